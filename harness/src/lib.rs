@@ -1,0 +1,1 @@
+//! The harness placeholder; see `main.rs`.
