@@ -10,8 +10,8 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IngestError {
     /// The body is larger than Segment's own limit for one message.
-    #[error("message is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    #[error("message is over the limit of {limit} bytes")]
+    TooLarge { limit: usize },
 
     /// The body is not JSON at all.
     #[error("body is not valid JSON: {0}")]

@@ -56,7 +56,7 @@ pub struct Track {
 /// Checks the size, parses the JSON and validates one Segment message.
 pub fn parse_message(body: &[u8]) -> Result<Message, IngestError> {
     if body.len() > MAX_MESSAGE_BYTES {
-        return Err(IngestError::TooLarge { size: body.len(), limit: MAX_MESSAGE_BYTES });
+        return Err(IngestError::TooLarge { limit: MAX_MESSAGE_BYTES });
     }
     let value: Value =
         serde_json::from_slice(body).map_err(|err| IngestError::InvalidJson(err.to_string()))?;

@@ -1,25 +1,20 @@
 //! Reading credentials: the workspace API key on ingest, the admin token on the conformance API.
 
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::ApiError;
+use super::Refusal;
 
 /// The API key from an ingest request. Segment sends `Basic base64(key + ":")`; Kana's older
 /// webhook setup sent the bare key as the whole header value. Both are accepted.
-pub(crate) fn api_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+pub(crate) fn api_key(authorization: Option<&str>) -> Result<String, Refusal> {
+    let Some(value) = authorization else {
         return Err(unauthorized(
             "missing `Authorization` header: send the workspace API key as the Basic auth user \
              name with an empty password",
         ));
     };
-    let value = value
-        .to_str()
-        .map_err(|_| unauthorized("`Authorization` header is not visible ASCII"))?
-        .trim();
+    let value = value.trim();
 
     let key = match strip_scheme(value, "Basic") {
         Some(encoded) => {
@@ -44,12 +39,9 @@ pub(crate) fn api_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// Checks `Authorization: Bearer <admin token>` on a conformance request.
-pub(crate) fn check_admin(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| strip_scheme(value.trim(), "Bearer"))
-        .map(str::trim);
+pub(crate) fn check_admin(authorization: Option<&str>, expected: &str) -> Result<(), Refusal> {
+    let presented =
+        authorization.and_then(|value| strip_scheme(value.trim(), "Bearer")).map(str::trim);
     match presented {
         None => Err(unauthorized(
             "missing admin credential: send `Authorization: Bearer <admin token>`",
@@ -59,8 +51,8 @@ pub(crate) fn check_admin(headers: &HeaderMap, expected: &str) -> Result<(), Api
     }
 }
 
-pub(crate) fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, message)
+fn unauthorized(message: &str) -> Refusal {
+    Refusal::new(401, message)
 }
 
 /// Strips an auth scheme such as `Basic` case-insensitively, with the space after it.

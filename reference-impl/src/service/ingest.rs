@@ -10,12 +10,11 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::auth::{api_key, unauthorized};
-use super::{ApiError, AppState};
+use super::{AppState, Refusal, authorization};
 use crate::engine::{IngestError, Ingested, MAX_MESSAGE_BYTES};
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
@@ -26,31 +25,18 @@ async fn ingest(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
-    let key = api_key(&headers)?;
-    let workspace = state.workspace_by_key(&key).ok_or_else(|| unauthorized("unknown API key"))?;
+) -> Result<Json<Value>, Refusal> {
+    // A bad key is refused before the body is read at all.
+    let workspace = state.destination.authenticate(authorization(&headers))?;
+    let body = to_bytes(body, MAX_MESSAGE_BYTES)
+        .await
+        .map_err(|_| Refusal::from(IngestError::TooLarge { limit: MAX_MESSAGE_BYTES }))?;
 
-    // Read one byte past the limit so an oversized body is told apart from one at the limit.
-    let body = to_bytes(body, MAX_MESSAGE_BYTES + 1).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("message is over the limit of {MAX_MESSAGE_BYTES} bytes"),
-        )
+    let ingested = workspace.ingest(&body).inspect_err(|refusal| {
+        tracing::debug!(status = refusal.status, message = %refusal.message, "message refused");
     })?;
-
-    let outcome = workspace.lock().expect("workspace lock poisoned").ingest(&body);
-    match outcome {
-        Ok(ingested) => {
-            tracing::debug!(outcome = ingested.outcome(), "message accepted");
-            Ok(Json(
-                json!({ "message": accepted_message(&ingested), "outcome": ingested.outcome() }),
-            ))
-        }
-        Err(error) => {
-            tracing::debug!(%error, "message refused");
-            Err(refusal(&error))
-        }
-    }
+    tracing::debug!(outcome = ingested.outcome(), "message accepted");
+    Ok(Json(json!({ "message": accepted_message(&ingested), "outcome": ingested.outcome() })))
 }
 
 fn accepted_message(ingested: &Ingested) -> &'static str {
@@ -58,9 +44,4 @@ fn accepted_message(ingested: &Ingested) -> &'static str {
         Ingested::Duplicate => "already accepted: a message with this `messageId` changed nothing",
         _ => "accepted",
     }
-}
-
-fn refusal(error: &IngestError) -> ApiError {
-    let status = StatusCode::from_u16(error.status()).expect("engine statuses are valid");
-    ApiError::new(status, error.to_string())
 }
