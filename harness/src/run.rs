@@ -1,0 +1,411 @@
+//! Running one scenario against one target and recording what happened.
+//!
+//! Each run gets its own workspace on the target, so runs never see each other's users. Steps are
+//! first *prepared* (placeholders filled, bodies built) in the order the file declares them, and
+//! then *executed*; a shuffled group is prepared in declared order and executed in the seeded
+//! shuffled order, so the messages themselves do not depend on the delivery order.
+
+use std::collections::HashMap;
+
+use kana_reference::CanonicalState;
+use kana_reference::engine::{BillingCustomer, RuleSpec};
+use serde_json::{Map, Value};
+
+use crate::generate::{Generator, stable_hash};
+use crate::scenario::{Customer, Raw, RuleStep, Scenario, Send, Step};
+use crate::target::{Delivery, Reply, Target, TargetError, TargetWorkspace};
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// `3`, or `5.2` for the second step of a shuffled group.
+    pub label: String,
+    /// What the step sent, in the scenario's own placeholder terms.
+    pub summary: String,
+    /// The target's answer, with generated values redacted into placeholders.
+    pub reply: Reply,
+    /// The status the scenario declared, if it declared one.
+    pub expected: Option<u16>,
+}
+
+/// Everything a run observed, in seed-independent form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    /// Set-up (`given`) followed by the steps, in declared order.
+    pub steps: Vec<StepRecord>,
+    pub state: CanonicalState,
+}
+
+impl Transcript {
+    /// Steps whose status differs from the one the scenario declared.
+    pub fn unmet_expectations(&self) -> impl Iterator<Item = &StepRecord> {
+        self.steps.iter().filter(|step| step.expected.is_some_and(|want| want != step.reply.status))
+    }
+}
+
+/// Why a run could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("step {label}: {message}")]
+    Scenario { label: String, message: String },
+}
+
+/// The seed a scenario runs with unless it states one or the caller overrides it.
+pub fn default_seed(scenario: &Scenario) -> u64 {
+    scenario.file.seed.unwrap_or_else(|| stable_hash(&scenario.name))
+}
+
+/// Runs `scenario` against `target` in a fresh workspace.
+pub fn run(target: &dyn Target, scenario: &Scenario, seed: u64) -> Result<Transcript, RunError> {
+    let workspace = target.create_workspace()?;
+    let mut runner = Runner {
+        target,
+        workspace,
+        generator: Generator::new(seed),
+        named: HashMap::new(),
+        records: Vec::new(),
+    };
+    runner.generator.remember(&runner.workspace.id.clone(), "{workspace}".to_owned());
+
+    runner.given(scenario)?;
+    for (index, step) in scenario.file.steps.iter().enumerate() {
+        runner.step(&step.value, (index + 1).to_string())?;
+    }
+
+    let state = target.state(&runner.workspace)?;
+    let state = redact_state(&runner.generator, &state);
+    Ok(Transcript { steps: runner.records, state })
+}
+
+/// A step ready to execute.
+#[derive(Debug, Clone)]
+enum Prepared {
+    Deliver(Delivery),
+    Feature(String),
+    Rule(RuleSpec),
+    Import(Vec<BillingCustomer>),
+}
+
+struct Runner<'a> {
+    target: &'a dyn Target,
+    workspace: TargetWorkspace,
+    generator: Generator,
+    /// Deliveries of named steps, for `redeliver`.
+    named: HashMap<String, Delivery>,
+    records: Vec<StepRecord>,
+}
+
+impl Runner<'_> {
+    fn given(&mut self, scenario: &Scenario) -> Result<(), RunError> {
+        let given = &scenario.file.given;
+        let mut setup = Vec::new();
+        for feature in &given.features {
+            setup.push((Prepared::Feature(feature.clone()), format!("given feature `{feature}`")));
+        }
+        for rule in &given.rules {
+            let prepared = self.rule(rule).map_err(|message| scenario_error("given", message))?;
+            setup.push((prepared, format!("given rule {}", rule_summary(rule))));
+        }
+        if !given.billing_customers.is_empty() {
+            let prepared = self
+                .customers(&given.billing_customers)
+                .map_err(|message| scenario_error("given", message))?;
+            let summary =
+                format!("given billing customers {}", customers_summary(&given.billing_customers));
+            setup.push((prepared, summary));
+        }
+        for (index, (prepared, summary)) in setup.into_iter().enumerate() {
+            self.execute_and_record(prepared, format!("g{}", index + 1), summary, None)?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, step: &Step, label: String) -> Result<(), RunError> {
+        let Step::Shuffled(group) = step else {
+            let (prepared, summary, expected) =
+                self.prepare(step, &label).map_err(|message| scenario_error(&label, message))?;
+            return self.execute_and_record(prepared, label, summary, expected);
+        };
+
+        // Prepare in declared order, deliver in shuffled order, record in declared order.
+        let mut prepared = Vec::new();
+        for (index, inner) in group.iter().enumerate() {
+            let inner_label = format!("{label}.{}", index + 1);
+            let (step, summary, expected) = self
+                .prepare(inner, &inner_label)
+                .map_err(|message| scenario_error(&inner_label, message))?;
+            prepared.push((inner_label, step, summary, expected));
+        }
+        let mut order: Vec<usize> = (0..prepared.len()).collect();
+        self.generator.shuffle(&mut order);
+        let mut replies: Vec<Option<Reply>> = vec![None; prepared.len()];
+        for index in order {
+            replies[index] = Some(self.execute(&prepared[index].1)?);
+        }
+        self.records.push(StepRecord {
+            label: label.clone(),
+            summary: format!("deliver the {} steps below in a shuffled order", group.len()),
+            reply: Reply { status: 0, message: None },
+            expected: None,
+        });
+        for ((label, _, summary, expected), reply) in prepared.into_iter().zip(replies) {
+            let reply = self.redact_reply(reply.expect("every shuffled step was executed"));
+            self.records.push(StepRecord { label, summary, reply, expected });
+        }
+        Ok(())
+    }
+
+    fn execute_and_record(
+        &mut self,
+        prepared: Prepared,
+        label: String,
+        summary: String,
+        expected: Option<u16>,
+    ) -> Result<(), RunError> {
+        let reply = self.execute(&prepared)?;
+        let reply = self.redact_reply(reply);
+        self.records.push(StepRecord { label, summary, reply, expected });
+        Ok(())
+    }
+
+    fn execute(&self, prepared: &Prepared) -> Result<Reply, TargetError> {
+        let (target, workspace) = (self.target, &self.workspace);
+        match prepared {
+            Prepared::Deliver(delivery) => target.deliver(workspace, delivery),
+            Prepared::Feature(id) => target.create_feature(workspace, id),
+            Prepared::Rule(rule) => target.create_rule(workspace, rule),
+            Prepared::Import(customers) => target.import_billing_customers(workspace, customers),
+        }
+    }
+
+    fn redact_reply(&self, reply: Reply) -> Reply {
+        let message = reply.message.map(|message| self.generator.redact(&message));
+        Reply { status: reply.status, message }
+    }
+
+    fn prepare(
+        &mut self,
+        step: &Step,
+        label: &str,
+    ) -> Result<(Prepared, String, Option<u16>), String> {
+        Ok(match step {
+            Step::Identify(send) => (
+                self.message("identify", send, label)?,
+                send_summary("identify", send),
+                send.expect,
+            ),
+            Step::Track(send) => {
+                (self.message("track", send, label)?, send_summary("track", send), send.expect)
+            }
+            Step::Message(send) => {
+                let kind = send.kind.clone().unwrap_or_default();
+                (self.message(&kind, send, label)?, send_summary(&kind, send), send.expect)
+            }
+            Step::Raw(raw) => (self.raw(raw)?, raw_summary(raw), raw.expect),
+            Step::CreateFeature(feature) => (
+                Prepared::Feature(self.generator.fill(&feature.id)?),
+                format!("create feature `{}`", feature.id),
+                feature.expect,
+            ),
+            Step::CreateRule(rule) => {
+                (self.rule(rule)?, format!("create rule {}", rule_summary(rule)), rule.expect)
+            }
+            Step::ImportBillingCustomers(import) => (
+                self.customers(&import.customers)?,
+                format!("import billing customers {}", customers_summary(&import.customers)),
+                import.expect,
+            ),
+            Step::Redeliver(redeliver) => {
+                let delivery = self.named.get(&redeliver.step).cloned().ok_or_else(|| {
+                    format!("`redeliver` names `{}`, which has not been delivered", redeliver.step)
+                })?;
+                (
+                    Prepared::Deliver(delivery),
+                    format!("redeliver `{}`", redeliver.step),
+                    redeliver.expect,
+                )
+            }
+            Step::Shuffled(_) => return Err("`shuffled` groups cannot be nested".to_owned()),
+        })
+    }
+
+    /// Builds a full Segment message around what the step states.
+    fn message(&mut self, kind: &str, send: &Send, label: &str) -> Result<Prepared, String> {
+        let user = send.user.as_deref().map(|name| self.generator.person(name));
+        let anonymous = send.anonymous.as_deref().map(|name| self.generator.person(name));
+        let mut body = self.generator.envelope(kind, user.as_ref(), anonymous.as_ref());
+        let message_id = body["messageId"].as_str().unwrap_or_default().to_owned();
+        let label = send.name.as_deref().unwrap_or(label);
+        self.generator.remember(&message_id, format!("{{msg:{label}}}"));
+
+        if let Some(traits) = &send.traits {
+            body.insert("traits".into(), self.generator.fill_value(traits)?);
+        }
+        if let Some(event) = &send.event {
+            body.insert("event".into(), self.generator.fill(event)?.into());
+        }
+        if let Some(properties) = &send.properties {
+            body.insert("properties".into(), self.generator.fill_value(properties)?);
+        }
+        for (key, value) in &send.fields {
+            body.insert(key.clone(), self.generator.fill_value(value)?);
+        }
+        for key in &send.omit {
+            body.remove(key);
+        }
+        let bytes = match send.pad_to {
+            Some(size) => padded(body, size)?,
+            None => serde_json::to_vec(&body).expect("a JSON map always serialises"),
+        };
+        Ok(self.delivery(send.name.as_deref(), Delivery { auth: send.auth, body: bytes }))
+    }
+
+    fn raw(&mut self, raw: &Raw) -> Result<Prepared, String> {
+        let body = self.generator.fill(&raw.body)?.into_bytes();
+        Ok(self.delivery(raw.name.as_deref(), Delivery { auth: raw.auth, body }))
+    }
+
+    fn delivery(&mut self, name: Option<&str>, delivery: Delivery) -> Prepared {
+        if let Some(name) = name {
+            self.named.insert(name.to_owned(), delivery.clone());
+        }
+        Prepared::Deliver(delivery)
+    }
+
+    fn rule(&mut self, rule: &RuleStep) -> Result<Prepared, String> {
+        let mut properties = std::collections::BTreeMap::new();
+        for (path, value) in &rule.properties {
+            properties.insert(self.generator.fill(path)?, self.generator.fill_value(value)?);
+        }
+        let event = rule.event.as_deref().map(|event| self.generator.fill(event)).transpose()?;
+        Ok(Prepared::Rule(RuleSpec {
+            feature: self.generator.fill(&rule.feature)?,
+            event,
+            properties,
+        }))
+    }
+
+    fn customers(&mut self, customers: &[Customer]) -> Result<Prepared, String> {
+        let mut filled = Vec::new();
+        for customer in customers {
+            filled.push(match customer {
+                Customer::Person(name) => {
+                    let person = self.generator.person(name);
+                    BillingCustomer {
+                        billing_id: person.billing,
+                        email: Some(person.email),
+                        name: Some(person.name),
+                    }
+                }
+                Customer::Fields(fields) => BillingCustomer {
+                    billing_id: self.generator.fill(&fields.billing_id)?,
+                    email: fields
+                        .email
+                        .as_deref()
+                        .map(|email| self.generator.fill(email))
+                        .transpose()?,
+                    name: fields
+                        .name
+                        .as_deref()
+                        .map(|name| self.generator.fill(name))
+                        .transpose()?,
+                },
+            });
+        }
+        Ok(Prepared::Import(filled))
+    }
+}
+
+fn scenario_error(label: &str, message: String) -> RunError {
+    RunError::Scenario { label: label.to_owned(), message }
+}
+
+/// Serialises `body` with a filler field so that it is exactly `size` bytes long.
+fn padded(mut body: Map<String, Value>, size: usize) -> Result<Vec<u8>, String> {
+    body.insert("_padding".into(), Value::String(String::new()));
+    let base = serde_json::to_vec(&body).expect("a JSON map always serialises").len();
+    let filler = size.checked_sub(base).ok_or_else(|| {
+        format!("`pad_to: {size}` is smaller than the message itself ({base} bytes)")
+    })?;
+    body.insert("_padding".into(), Value::String("x".repeat(filler)));
+    Ok(serde_json::to_vec(&body).expect("a JSON map always serialises"))
+}
+
+/// Redacts generated values in the state and sorts it again by the placeholders, so that the
+/// result does not depend on the seed.
+fn redact_state(generator: &Generator, state: &CanonicalState) -> CanonicalState {
+    let text = serde_json::to_string(state).expect("the canonical state always serialises");
+    let mut state: CanonicalState = serde_json::from_str(&generator.redact(&text))
+        .expect("redaction only swaps plain strings for placeholders");
+    state.features.sort();
+    state.users.sort_by(|a, b| {
+        (a.id.is_none(), &a.id, &a.billing_id).cmp(&(b.id.is_none(), &b.id, &b.billing_id))
+    });
+    state.unmapped.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+    state.flags.without_billing_id.sort();
+    for group in &mut state.flags.shared_emails {
+        group.users.sort();
+    }
+    state.flags.shared_emails.sort_by(|a, b| a.email.cmp(&b.email));
+    state
+}
+
+fn send_summary(kind: &str, send: &Send) -> String {
+    let mut parts = vec![kind.to_owned()];
+    match (&send.user, &send.anonymous) {
+        (Some(user), _) => parts.push(format!("as {user}")),
+        (None, Some(anonymous)) => parts.push(format!("anonymously as {anonymous}")),
+        (None, None) => parts.push("without a user".to_owned()),
+    }
+    if let Some(event) = &send.event {
+        parts.push(format!("{event:?}"));
+    }
+    if let Some(traits) = &send.traits {
+        parts.push(format!("traits {traits}"));
+    }
+    if let Some(properties) = &send.properties {
+        parts.push(format!("properties {properties}"));
+    }
+    if !send.fields.is_empty() {
+        parts.push(format!("fields {}", serde_json::to_string(&send.fields).unwrap_or_default()));
+    }
+    if !send.omit.is_empty() {
+        parts.push(format!("without {}", send.omit.join(", ")));
+    }
+    if let Some(size) = send.pad_to {
+        parts.push(format!("padded to {size} bytes"));
+    }
+    if send.auth != crate::scenario::Auth::Basic {
+        parts.push(format!("({})", send.auth));
+    }
+    if let Some(name) = &send.name {
+        parts.push(format!("[{name}]"));
+    }
+    parts.join(" ")
+}
+
+fn raw_summary(raw: &Raw) -> String {
+    let body: String = raw.body.chars().take(60).collect();
+    let cut = if raw.body.chars().count() > 60 { "…" } else { "" };
+    let auth = if raw.auth == crate::scenario::Auth::Basic {
+        String::new()
+    } else {
+        format!(" ({})", raw.auth)
+    };
+    format!("raw body {body:?}{cut}{auth}")
+}
+
+fn rule_summary(rule: &RuleStep) -> String {
+    let spec = RuleSpec {
+        feature: rule.feature.clone(),
+        event: rule.event.clone(),
+        properties: rule.properties.clone(),
+    };
+    serde_json::to_string(&spec).unwrap_or_default()
+}
+
+fn customers_summary(customers: &[Customer]) -> String {
+    serde_json::to_string(customers).unwrap_or_default()
+}
