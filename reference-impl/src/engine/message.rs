@@ -4,6 +4,8 @@
 //! little speed but lets every refusal name the exact field and describe what was found there,
 //! which is what a customer reading Segment's delivery debugger needs. Fields the destination does
 //! not use are ignored, whatever their type, and an explicit `null` always means "not given".
+//! Identifiers (`messageId`, `userId`, `event`, `featureId`) are taken exactly as sent, never
+//! trimmed, but must not be blank; mapped traits are display values and are trimmed.
 
 use serde_json::{Map, Value};
 
@@ -98,8 +100,8 @@ fn parse_track(fields: &mut Map<String, Value>) -> Result<Track, IngestError> {
     let message_id = message_id(fields)?;
     let user_id = user_id(fields, "a track")?;
     let event = required_string(fields, "event", "event")?;
-    if event.is_empty() {
-        return Err(IngestError::field("event", "must not be empty"));
+    if event.trim().is_empty() {
+        return Err(IngestError::field("event", "must not be blank"));
     }
     let properties = optional_object(fields, "properties", "properties")?.unwrap_or_default();
     let feature_id = feature_id(properties.get("featureId"))?;
@@ -110,8 +112,8 @@ fn parse_track(fields: &mut Map<String, Value>) -> Result<Track, IngestError> {
 fn message_id(fields: &Map<String, Value>) -> Result<String, IngestError> {
     let id = required_string(fields, "messageId", "messageId")?;
     let chars = id.chars().count();
-    if chars == 0 {
-        return Err(IngestError::field("messageId", "must not be empty"));
+    if id.trim().is_empty() {
+        return Err(IngestError::field("messageId", "must not be blank"));
     }
     if chars > MAX_MESSAGE_ID_CHARS {
         return Err(IngestError::field(
@@ -135,7 +137,7 @@ fn user_id(fields: &Map<String, Value>, what: &str) -> Result<String, IngestErro
         )),
         None | Some(Value::Null) => Err(IngestError::field("userId", "is required")),
         Some(Value::String(id)) if id.trim().is_empty() => {
-            Err(IngestError::field("userId", "must not be empty"))
+            Err(IngestError::field("userId", "must not be blank"))
         }
         Some(Value::String(id)) => Ok(id.clone()),
         Some(other) => Err(must_be("userId", "a string", other)),
@@ -146,7 +148,7 @@ fn feature_id(value: Option<&Value>) -> Result<Option<String>, IngestError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(id)) if id.trim().is_empty() => {
-            Err(IngestError::field("properties.featureId", "must not be empty"))
+            Err(IngestError::field("properties.featureId", "must not be blank"))
         }
         Some(Value::String(id)) => Ok(Some(id.clone())),
         Some(other) => Err(must_be("properties.featureId", "a string", other)),
@@ -154,31 +156,35 @@ fn feature_id(value: Option<&Value>) -> Result<Option<String>, IngestError> {
 }
 
 /// Usage is counted in whole units, as Kana's usage API takes them. A whole number written as a
-/// string is unambiguous and accepted; a fraction would have to be rounded into a different bill,
-/// so it is refused instead.
+/// string, or with a zero fraction, is unambiguous and accepted; a fraction would have to be
+/// rounded into a different bill, so it is refused instead.
 fn delta(value: Option<&Value>) -> Result<i64, IngestError> {
     const FIELD: &str = "properties.delta";
-    match value {
-        None | Some(Value::Null) => Ok(1),
-        Some(Value::Number(number)) => {
-            if let Some(whole) = number.as_i64() {
-                return Ok(whole);
-            }
-            let float = number.as_f64().unwrap_or(f64::NAN);
-            let in_range = float >= i64::MIN as f64 && float < i64::MAX as f64;
-            if float.fract() == 0.0 && in_range {
+    let (parsed, shown) = match value {
+        None | Some(Value::Null) => return Ok(1),
+        Some(Value::Number(number)) => match number.as_i64() {
+            Some(whole) => return Ok(whole),
+            None => (number.as_f64(), number.to_string()),
+        },
+        Some(Value::String(text)) => match text.trim().parse::<i64>() {
+            Ok(whole) => return Ok(whole),
+            Err(_) => (text.trim().parse::<f64>().ok(), describe(value.unwrap_or(&Value::Null))),
+        },
+        Some(other) => return Err(must_be(FIELD, "a whole number", other)),
+    };
+    match parsed {
+        Some(float) if float.is_finite() && float.fract() == 0.0 => {
+            // `i64::MAX as f64` rounds up to 2^63, which is itself out of range.
+            if float >= i64::MIN as f64 && float < i64::MAX as f64 {
                 Ok(float as i64)
             } else {
-                Err(IngestError::field(FIELD, format!("must be a whole number, got {number}")))
+                Err(IngestError::field(
+                    FIELD,
+                    format!("must be between {} and {}, got {shown}", i64::MIN, i64::MAX),
+                ))
             }
         }
-        Some(Value::String(text)) => text.trim().parse::<i64>().map_err(|_| {
-            IngestError::field(
-                FIELD,
-                format!("must be a whole number, got the string {}", Value::from(text.as_str())),
-            )
-        }),
-        Some(other) => Err(must_be(FIELD, "a whole number", other)),
+        _ => Err(IngestError::field(FIELD, format!("must be a whole number, got {shown}"))),
     }
 }
 

@@ -51,10 +51,10 @@ impl Rule {
     /// Validates a rule's shape. Whether its feature exists is the workspace's concern.
     pub fn compile(spec: &RuleSpec) -> Result<Self, CommandError> {
         if spec.feature.trim().is_empty() {
-            return Err(CommandError::field("feature", "must not be empty"));
+            return Err(CommandError::field("feature", "must not be blank"));
         }
-        if matches!(&spec.event, Some(event) if event.is_empty()) {
-            return Err(CommandError::field("event", "must not be empty"));
+        if matches!(&spec.event, Some(event) if event.trim().is_empty()) {
+            return Err(CommandError::field("event", "must not be blank"));
         }
         if spec.event.is_none() && spec.properties.is_empty() {
             return Err(CommandError::field(
@@ -110,10 +110,13 @@ fn lookup<'a>(properties: &'a Map<String, Value>, path: &[String]) -> Option<&'a
 fn same(found: &Value, expected: &Value) -> bool {
     match (found, expected) {
         (Value::Number(found), Value::Number(expected)) => {
-            match (found.as_i64(), expected.as_i64()) {
-                (Some(found), Some(expected)) => found == expected,
-                _ => found.as_f64() == expected.as_f64(),
+            if let (Some(found), Some(expected)) = (found.as_i64(), expected.as_i64()) {
+                return found == expected;
             }
+            if let (Some(found), Some(expected)) = (found.as_u64(), expected.as_u64()) {
+                return found == expected;
+            }
+            found.as_f64() == expected.as_f64()
         }
         _ => found == expected,
     }

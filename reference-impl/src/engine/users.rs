@@ -101,9 +101,11 @@ impl Users {
         }
     }
 
-    /// Adds an imported customer unless a user already holds its billing id.
+    /// Adds an imported customer unless a user already holds its billing id. Billing exports
+    /// often pad their columns, so every imported field is trimmed.
     pub fn import(&mut self, customer: &BillingCustomer) -> bool {
-        if self.by_billing_id.contains_key(&customer.billing_id) {
+        let billing_id = customer.billing_id.trim();
+        if self.by_billing_id.contains_key(billing_id) {
             return false;
         }
         let trimmed = |field: &Option<String>| {
@@ -113,7 +115,7 @@ impl Users {
             id: None,
             name: trimmed(&customer.name),
             email: trimmed(&customer.email),
-            billing_id: Some(customer.billing_id.clone()),
+            billing_id: Some(billing_id.to_owned()),
         });
         true
     }

@@ -107,7 +107,7 @@ impl Workspace {
     /// Creates a feature, mapping the stored events that already named it.
     pub fn create_feature(&mut self, id: &str) -> Result<FeatureCreated, CommandError> {
         if id.trim().is_empty() {
-            return Err(CommandError::field("id", "must not be empty"));
+            return Err(CommandError::field("id", "must not be blank"));
         }
         let (created, remapped) = self.tracks.add_feature(id);
         Ok(FeatureCreated { feature: id.to_owned(), created, remapped })
@@ -139,7 +139,7 @@ impl Workspace {
             if customer.billing_id.trim().is_empty() {
                 return Err(CommandError::field(
                     format!("[{index}].billingId"),
-                    "must not be empty",
+                    "must not be blank",
                 ));
             }
         }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,24 @@ pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/workspaces/{workspace}/billing-customers", post(import_billing_customers))
         .route("/workspaces/{workspace}/state", get(read_state))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
+        .layer(DefaultBodyLimit::max(MAX_CONFORMANCE_BODY))
+}
+
+/// Billing imports can be large; anything bigger than this is refused with 413.
+pub(super) const MAX_CONFORMANCE_BODY: usize = 64 * 1024 * 1024;
+
+/// Extractor failures (an undecodable path, a body over the limit) answered as JSON refusals like
+/// every other error of the API.
+impl From<PathRejection> for Refusal {
+    fn from(rejection: PathRejection) -> Self {
+        Refusal::new(rejection.status().as_u16(), rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for Refusal {
+    fn from(rejection: BytesRejection) -> Self {
+        Refusal::new(rejection.status().as_u16(), rejection.body_text())
+    }
 }
 
 async fn require_admin(
@@ -51,9 +70,10 @@ async fn create_workspace(State(state): State<Arc<AppState>>) -> Response {
 
 async fn create_feature(
     State(state): State<Arc<AppState>>,
-    Path(workspace): Path<String>,
-    body: Bytes,
+    workspace: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refusal> {
+    let (Path(workspace), body) = (workspace?, body?);
     let spec: FeatureSpec = parse_body(&body)?;
     let created = state.destination.create_feature(&workspace, &spec)?;
     let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -62,9 +82,10 @@ async fn create_feature(
 
 async fn create_rule(
     State(state): State<Arc<AppState>>,
-    Path(workspace): Path<String>,
-    body: Bytes,
+    workspace: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refusal> {
+    let (Path(workspace), body) = (workspace?, body?);
     let spec: RuleSpec = parse_body(&body)?;
     let created = state.destination.create_rule(&workspace, &spec)?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
@@ -72,9 +93,10 @@ async fn create_rule(
 
 async fn import_billing_customers(
     State(state): State<Arc<AppState>>,
-    Path(workspace): Path<String>,
-    body: Bytes,
+    workspace: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refusal> {
+    let (Path(workspace), body) = (workspace?, body?);
     let customers: Vec<BillingCustomer> = parse_body(&body)?;
     let summary = state.destination.import_billing_customers(&workspace, &customers)?;
     Ok((StatusCode::CREATED, Json(summary)).into_response())
@@ -82,8 +104,9 @@ async fn import_billing_customers(
 
 async fn read_state(
     State(state): State<Arc<AppState>>,
-    Path(workspace): Path<String>,
+    workspace: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Refusal> {
+    let Path(workspace) = workspace?;
     Ok(Json(state.destination.state(&workspace)?).into_response())
 }
 
