@@ -102,18 +102,18 @@ impl Runner<'_> {
         let given = &scenario.file.given;
         let mut setup = Vec::new();
         for feature in &given.features {
-            setup.push((Prepared::Feature(feature.clone()), format!("given feature `{feature}`")));
+            setup.push((Prepared::Feature(feature.clone()), format!("feature `{feature}`")));
         }
         for rule in &given.rules {
             let prepared = self.rule(rule).map_err(|message| scenario_error("given", message))?;
-            setup.push((prepared, format!("given rule {}", rule_summary(rule))));
+            setup.push((prepared, format!("rule {}", rule_summary(rule))));
         }
         if !given.billing_customers.is_empty() {
             let prepared = self
                 .customers(&given.billing_customers)
                 .map_err(|message| scenario_error("given", message))?;
             let summary =
-                format!("given billing customers {}", customers_summary(&given.billing_customers));
+                format!("billing customers {}", customers_summary(&given.billing_customers));
             setup.push((prepared, summary));
         }
         for (index, (prepared, summary)) in setup.into_iter().enumerate() {
@@ -146,7 +146,10 @@ impl Runner<'_> {
         }
         self.records.push(StepRecord {
             label: label.clone(),
-            summary: format!("deliver the {} steps below in a shuffled order", group.len()),
+            summary: format!(
+                "shuffled: the {} steps below, delivered in a seeded random order",
+                group.len()
+            ),
             reply: Reply { status: 0, message: None },
             expected: None,
         });

@@ -253,9 +253,14 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Loads every `*.yaml` file in a folder, sorted by name. The folder is read at run time, so
-    /// a new scenario file needs no change to any Rust code.
+    /// Loads every scenario in a folder, sorted by name.
     pub fn load_dir(dir: &Path) -> Result<Vec<Self>, ScenarioError> {
+        Self::paths_in(dir)?.iter().map(|path| Self::load(path)).collect()
+    }
+
+    /// The `*.yaml` files of a folder, sorted. The folder is read at run time, so a new scenario
+    /// file needs no change to any Rust code.
+    pub fn paths_in(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
         let shown = dir.display().to_string();
         let entries =
             std::fs::read_dir(dir).map_err(|source| ScenarioError::Io { path: shown, source })?;
@@ -265,7 +270,7 @@ impl Scenario {
             .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
             .collect();
         paths.sort();
-        paths.iter().map(|path| Self::load(path)).collect()
+        Ok(paths)
     }
 
     /// Checks what the YAML types cannot say: names are unique, redeliveries point backwards,

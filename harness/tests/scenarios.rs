@@ -19,12 +19,11 @@ const ADMIN_TOKEN: &str = "scenario-suite-admin-token";
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let root = repository_root();
-    let scenarios = match Scenario::load_dir(&root.join("scenarios")) {
-        Ok(scenarios) => scenarios,
+    let paths = match Scenario::paths_in(&repository_root().join("scenarios")) {
+        Ok(paths) => paths,
         Err(error) => {
             let message = error.to_string();
-            let trial = Trial::test("scenario_files_are_valid", move || Err(message.into()));
+            let trial = Trial::test("scenarios_folder_is_readable", move || Err(message.into()));
             return libtest_mimic::run(&args, vec![trial]).exit_code();
         }
     };
@@ -32,19 +31,26 @@ fn main() -> ExitCode {
     let in_process: Arc<dyn Target> = Arc::new(InProcess::new());
     let http: Arc<OnceLock<Result<Arc<dyn Target>, String>>> = Arc::new(OnceLock::new());
     let mut trials = Vec::new();
-    for scenario in scenarios.into_iter().map(Arc::new) {
+    for path in paths {
+        let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default().to_owned();
+        // A file that does not load fails its own tests and leaves the others running.
+        let scenario = Arc::new(Scenario::load(&path).map_err(|error| error.to_string()));
         let target = in_process.clone();
         let local = scenario.clone();
-        trials.push(Trial::test(format!("{}::in_process", scenario.name), move || {
-            check(target.as_ref(), &local, "in_process")
+        trials.push(Trial::test(format!("{name}::in_process"), move || {
+            check(target.as_ref(), loaded(&local)?, "in_process")
         }));
         let http = http.clone();
-        trials.push(Trial::test(format!("{}::http", scenario.name), move || {
+        trials.push(Trial::test(format!("{name}::http"), move || {
             let target = http.get_or_init(start_http).clone()?;
-            check(target.as_ref(), &scenario, "http")
+            check(target.as_ref(), loaded(&scenario)?, "http")
         }));
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn loaded(scenario: &Result<Scenario, String>) -> Result<&Scenario, Failed> {
+    scenario.as_ref().map_err(|error| Failed::from(error.clone()))
 }
 
 /// The reference service on an ephemeral loopback port, started once for all HTTP trials.
