@@ -298,6 +298,9 @@ impl Scenario {
 
 fn check_step(step: &Step, names: &mut Vec<String>, nested: bool) -> Result<(), String> {
     match step {
+        Step::Identify(send) | Step::Track(send) if send.kind.is_some() => {
+            Err("`type` is only for `message` steps".to_owned())
+        }
         Step::Identify(send) => check_send(send, "identify", names),
         Step::Track(send) => check_send(send, "track", names),
         Step::Message(send) => {
