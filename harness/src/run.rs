@@ -41,6 +41,21 @@ impl Transcript {
     pub fn unmet_expectations(&self) -> impl Iterator<Item = &StepRecord> {
         self.steps.iter().filter(|step| step.expected.is_some_and(|want| want != step.reply.status))
     }
+
+    /// One line per unmet expectation, naming the step, what it sent and what it got.
+    pub fn describe_unmet_expectations(&self) -> Vec<String> {
+        self.unmet_expectations()
+            .map(|step| {
+                let expected = step.expected.unwrap_or_default();
+                let message =
+                    step.reply.message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
+                format!(
+                    "step {} ({}) expected {expected}, got {}{message}",
+                    step.label, step.summary, step.reply.status
+                )
+            })
+            .collect()
+    }
 }
 
 /// Why a run could not finish.
@@ -67,7 +82,11 @@ pub fn run(target: &dyn Target, scenario: &Scenario, seed: u64) -> Result<Transc
         named: HashMap::new(),
         records: Vec::new(),
     };
-    runner.generator.remember(&runner.workspace.id.clone(), "{workspace}".to_owned());
+    // Identifiers and secrets the target hands out never reach a snapshot or a report, even if
+    // an implementation echoes them in an error message.
+    let (id, key) = (runner.workspace.id.clone(), runner.workspace.api_key.clone());
+    runner.generator.remember(&id, "{workspace}".to_owned());
+    runner.generator.remember(&key, "{apiKey}".to_owned());
 
     runner.given(scenario)?;
     for (index, step) in scenario.file.steps.iter().enumerate() {

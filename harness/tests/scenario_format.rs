@@ -74,12 +74,12 @@ fn an_about_over_several_lines_is_refused() {
 
 #[test]
 fn the_published_schema_matches_the_scenario_types() {
-    let published = std::fs::read_to_string(repository_root().join("scenarios/scenario.schema.json"))
-        .expect("the schema is committed");
-    let current = serde_json::to_string_pretty(&schemars::schema_for!(
-        kana_harness::scenario::ScenarioFile
-    ))
-    .unwrap();
+    let published =
+        std::fs::read_to_string(repository_root().join("scenarios/scenario.schema.json"))
+            .expect("the schema is committed");
+    let current =
+        serde_json::to_string_pretty(&schemars::schema_for!(kana_harness::scenario::ScenarioFile))
+            .unwrap();
 
     assert!(
         published.trim() == current.trim(),

@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("no admin token given: the conformance API is disabled");
     }
 
-    let config = ServiceConfig { admin_token: args.admin_token };
+    let config = ServiceConfig { admin_token: args.admin_token, ..ServiceConfig::default() };
     tokio::select! {
         result = service::serve(listener, config) => result.context("server failed")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, shutting down"),

@@ -43,7 +43,10 @@ struct Service(Router);
 
 impl Service {
     fn with_conformance() -> Self {
-        Self(router(ServiceConfig { admin_token: Some(ADMIN_TOKEN.to_owned()) }))
+        Self(router(ServiceConfig {
+            admin_token: Some(ADMIN_TOKEN.to_owned()),
+            ..ServiceConfig::default()
+        }))
     }
 
     fn without_conformance() -> Self {
@@ -459,7 +462,10 @@ async fn an_unknown_route_answers_404_json() {
 async fn without_an_admin_token_the_whole_conformance_prefix_answers_404() {
     let services = [
         Service::without_conformance(),
-        Service(router(ServiceConfig { admin_token: Some(String::new()) })),
+        Service(router(ServiceConfig {
+            admin_token: Some(String::new()),
+            ..ServiceConfig::default()
+        })),
     ];
 
     for service in services {
@@ -598,7 +604,8 @@ fn blocking_http(address: SocketAddr, head: &str, body: &str) -> Reply {
 
 #[tokio::test]
 async fn the_service_answers_over_a_real_socket() {
-    let config = ServiceConfig { admin_token: Some(ADMIN_TOKEN.to_owned()) };
+    let config =
+        ServiceConfig { admin_token: Some(ADMIN_TOKEN.to_owned()), ..ServiceConfig::default() };
     let address = spawn_local(config).await.expect("service starts");
     let admin = format!("Authorization: {BEARER}");
 

@@ -3,22 +3,28 @@
 //! Deliveries carry exactly the headers Segment sends (`Content-Type: application/json`,
 //! `User-Agent: Segment.io/1.0` and the workspace's credentials), so an implementation cannot
 //! tell a certification run from production traffic.
+//!
+//! The transport behaves like Segment's own: every request has a timeout, and connection errors,
+//! timeouts, 429 and 5xx answers are retried with exponential backoff (honouring `Retry-After`),
+//! each retry noted on the workspace for the report. A run-wide deadline bounds everything, so a
+//! hanging implementation ends the run instead of stalling it.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use kana_reference::CanonicalState;
 use kana_reference::engine::{BillingCustomer, RuleSpec};
 use kana_reference::service::{ServiceConfig, WorkspaceCreated};
-use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{Delivery, Reply, Target, TargetError, TargetWorkspace, authorization};
 
-/// Where an implementation lives and how to reach its conformance API.
+/// Where an implementation lives, how to reach its conformance API, and how patient to be.
 #[derive(Clone)]
 pub struct HttpConfig {
     /// The URL Segment would POST messages to.
@@ -28,6 +34,26 @@ pub struct HttpConfig {
     pub admin_token: String,
     /// How long one request may take.
     pub timeout: Duration,
+    /// How many times a failed request is retried.
+    pub retries: u32,
+    /// The first retry waits about this long; later ones wait exponentially longer.
+    pub backoff: Duration,
+    /// No request starts after this moment.
+    pub deadline: Option<Instant>,
+}
+
+impl HttpConfig {
+    pub fn new(ingest_url: String, conformance_url: String, admin_token: String) -> Self {
+        Self {
+            ingest_url,
+            conformance_url,
+            admin_token,
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            backoff: Duration::from_millis(200),
+            deadline: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -35,6 +61,8 @@ impl std::fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("ingest_url", &self.ingest_url)
             .field("conformance_url", &self.conformance_url)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
             .finish_non_exhaustive()
     }
 }
@@ -44,6 +72,13 @@ impl std::fmt::Debug for HttpConfig {
 pub struct Http {
     client: Client,
     config: HttpConfig,
+}
+
+/// One raw answer: status, `Retry-After` and body text.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    text: String,
 }
 
 impl Http {
@@ -56,54 +91,120 @@ impl Http {
     }
 
     /// Starts the reference service on an ephemeral loopback port, in a background thread that
-    /// lives as long as the process, and returns a target pointing at it.
-    pub fn local_reference(admin_token: &str) -> std::io::Result<Self> {
-        let address = spawn_reference(admin_token)?;
-        let config = HttpConfig {
-            ingest_url: format!("http://{address}/segment/events"),
-            conformance_url: format!("http://{address}/conformance"),
-            admin_token: admin_token.to_owned(),
-            timeout: Duration::from_secs(10),
-        };
-        Self::new(config).map_err(std::io::Error::other)
+    /// lives as long as the process, and returns its configuration for [`Http::new`].
+    pub fn local_reference(service: ServiceConfig) -> std::io::Result<HttpConfig> {
+        let admin_token = service.admin_token.clone().unwrap_or_default();
+        let address = spawn_reference(service)?;
+        Ok(HttpConfig::new(
+            format!("http://{address}/segment/events"),
+            format!("http://{address}/conformance"),
+            admin_token,
+        ))
     }
 
     fn admin(&self, request: RequestBuilder) -> RequestBuilder {
         request.header(AUTHORIZATION, format!("Bearer {}", self.config.admin_token))
     }
 
-    fn conformance_url(&self, workspace: &TargetWorkspace, tail: &str) -> String {
+    fn workspace_url(&self, workspace: &TargetWorkspace, tail: &str) -> String {
         format!("{}/workspaces/{}/{tail}", self.config.conformance_url, workspace.id)
     }
 
-    fn send(&self, url: &str, request: RequestBuilder) -> Result<Response, TargetError> {
-        request.send().map_err(|error| TargetError::Unreachable {
+    /// Sends a request, retrying what Segment would retry, and notes every retry on `notes`.
+    fn exchange(
+        &self,
+        url: &str,
+        build: impl Fn() -> RequestBuilder,
+        notes: &TargetWorkspace,
+    ) -> Result<Answer, TargetError> {
+        let mut waits = ExponentialBuilder::default()
+            .with_min_delay(self.config.backoff)
+            .with_max_times(self.config.retries as usize)
+            .with_jitter()
+            .build();
+        let mut attempt = 1;
+        loop {
+            self.check_deadline(url, Duration::ZERO)?;
+            let outcome = self.attempt(url, build());
+            let (problem, retry_after) = match &outcome {
+                Ok(answer) if answer.status == 429 || answer.status >= 500 => {
+                    (format!("answered {}", answer.status), answer.retry_after)
+                }
+                Ok(_) => return outcome,
+                Err(error) => (error.to_string(), None),
+            };
+            let Some(backoff) = waits.next() else {
+                return match outcome {
+                    Ok(answer) => Err(TargetError::Unavailable {
+                        url: url.to_owned(),
+                        status: answer.status,
+                        attempts: attempt,
+                        message: error_message(&answer.text),
+                    }),
+                    Err(error) => Err(error),
+                };
+            };
+            let wait = retry_after.unwrap_or(backoff);
+            self.check_deadline(url, wait)?;
+            notes.note(format!(
+                "retry {attempt} of {} {url}: {problem}; waited {} ms",
+                self.config.retries,
+                wait.as_millis()
+            ));
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    fn attempt(&self, url: &str, request: RequestBuilder) -> Result<Answer, TargetError> {
+        let unreachable = |error: reqwest::Error| TargetError::Unreachable {
             url: url.to_owned(),
             reason: describe_error(&error),
-        })
+        };
+        let response = request.send().map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().map_err(unreachable)?;
+        Ok(Answer { status, retry_after, text })
+    }
+
+    fn check_deadline(&self, url: &str, wait: Duration) -> Result<(), TargetError> {
+        match self.config.deadline {
+            Some(deadline) if Instant::now() + wait >= deadline => {
+                Err(TargetError::Deadline { url: url.to_owned() })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A set-up call whose refusal is an answer worth recording, not a transport failure.
-    fn post_json(&self, url: &str, body: &impl Serialize) -> Result<Reply, TargetError> {
-        let response = self.send(url, self.admin(self.client.post(url)).json(body))?;
-        Ok(read_reply(response))
+    fn post_json(
+        &self,
+        workspace: &TargetWorkspace,
+        tail: &str,
+        body: &impl Serialize,
+    ) -> Result<Reply, TargetError> {
+        let url = self.workspace_url(workspace, tail);
+        let answer =
+            self.exchange(&url, || self.admin(self.client.post(&url)).json(body), workspace)?;
+        Ok(reply(answer))
     }
 
-    fn read_json<T: DeserializeOwned>(
-        &self,
-        url: &str,
-        response: Response,
-    ) -> Result<T, TargetError> {
-        let status = response.status().as_u16();
-        let text = response.text().map_err(|error| TargetError::Unreachable {
-            url: url.to_owned(),
-            reason: describe_error(&error),
-        })?;
-        if !(200..300).contains(&status) {
-            let message = error_message(&text);
-            return Err(TargetError::Conformance { url: url.to_owned(), status, message });
+    fn read_json<T: DeserializeOwned>(&self, url: &str, answer: Answer) -> Result<T, TargetError> {
+        if !(200..300).contains(&answer.status) {
+            let message = error_message(&answer.text);
+            return Err(TargetError::Conformance {
+                url: url.to_owned(),
+                status: answer.status,
+                message,
+            });
         }
-        serde_json::from_str(&text).map_err(|error| TargetError::Malformed {
+        serde_json::from_str(&answer.text).map_err(|error| TargetError::Malformed {
             url: url.to_owned(),
             reason: error.to_string(),
         })
@@ -117,9 +218,13 @@ impl Target for Http {
 
     fn create_workspace(&self) -> Result<TargetWorkspace, TargetError> {
         let url = format!("{}/workspaces", self.config.conformance_url);
-        let response = self.send(&url, self.admin(self.client.post(&url)).json(&json!({})))?;
-        let created: WorkspaceCreated = self.read_json(&url, response)?;
-        Ok(TargetWorkspace { id: created.workspace, api_key: created.api_key })
+        let notes = TargetWorkspace::new(String::new(), String::new());
+        let answer =
+            self.exchange(&url, || self.admin(self.client.post(&url)).json(&json!({})), &notes)?;
+        let created: WorkspaceCreated = self.read_json(&url, answer)?;
+        let workspace = TargetWorkspace::new(created.workspace, created.api_key);
+        notes.notes().into_iter().for_each(|note| workspace.note(note));
+        Ok(workspace)
     }
 
     fn deliver(
@@ -128,20 +233,24 @@ impl Target for Http {
         delivery: &Delivery,
     ) -> Result<Reply, TargetError> {
         let url = &self.config.ingest_url;
-        let mut request = self
-            .client
-            .post(url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(USER_AGENT, "Segment.io/1.0")
-            .body(delivery.body.clone());
-        if let Some(value) = authorization(delivery.auth, &workspace.api_key) {
-            request = request.header(AUTHORIZATION, value);
-        }
-        Ok(read_reply(self.send(url, request)?))
+        let header = authorization(delivery.auth, &workspace.api_key);
+        let build = || {
+            let request = self
+                .client
+                .post(url)
+                .header(CONTENT_TYPE, "application/json")
+                .header(USER_AGENT, "Segment.io/1.0")
+                .body(delivery.body.clone());
+            match &header {
+                Some(value) => request.header(AUTHORIZATION, value),
+                None => request,
+            }
+        };
+        Ok(reply(self.exchange(url, build, workspace)?))
     }
 
     fn create_feature(&self, workspace: &TargetWorkspace, id: &str) -> Result<Reply, TargetError> {
-        self.post_json(&self.conformance_url(workspace, "features"), &json!({ "id": id }))
+        self.post_json(workspace, "features", &json!({ "id": id }))
     }
 
     fn create_rule(
@@ -149,7 +258,7 @@ impl Target for Http {
         workspace: &TargetWorkspace,
         rule: &RuleSpec,
     ) -> Result<Reply, TargetError> {
-        self.post_json(&self.conformance_url(workspace, "rules"), rule)
+        self.post_json(workspace, "rules", rule)
     }
 
     fn import_billing_customers(
@@ -157,24 +266,22 @@ impl Target for Http {
         workspace: &TargetWorkspace,
         customers: &[BillingCustomer],
     ) -> Result<Reply, TargetError> {
-        self.post_json(&self.conformance_url(workspace, "billing-customers"), &customers)
+        self.post_json(workspace, "billing-customers", &customers)
     }
 
     fn state(&self, workspace: &TargetWorkspace) -> Result<CanonicalState, TargetError> {
-        let url = self.conformance_url(workspace, "state");
-        let response = self.send(&url, self.admin(self.client.get(&url)))?;
-        self.read_json(&url, response)
+        let url = self.workspace_url(workspace, "state");
+        let answer = self.exchange(&url, || self.admin(self.client.get(&url)), workspace)?;
+        self.read_json(&url, answer)
     }
 }
 
 /// A status and, unless it is a success, the `message` of the JSON error body.
-fn read_reply(response: Response) -> Reply {
-    let status = response.status().as_u16();
-    if (200..300).contains(&status) {
-        return Reply { status, message: None };
+fn reply(answer: Answer) -> Reply {
+    if (200..300).contains(&answer.status) {
+        return Reply { status: answer.status, message: None };
     }
-    let text = response.text().unwrap_or_default();
-    Reply { status, message: Some(error_message(&text)) }
+    Reply { status: answer.status, message: Some(error_message(&answer.text)) }
 }
 
 /// The `message` of an error body, or a note saying the body did not have one.
@@ -190,7 +297,10 @@ fn error_message(text: &str) -> String {
 
 /// reqwest's errors say little at the top level; the chain of causes says what happened.
 fn describe_error(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() { "timed out".to_owned() } else { error.to_string() };
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(": ");
@@ -200,11 +310,10 @@ fn describe_error(error: &reqwest::Error) -> String {
     text
 }
 
-fn spawn_reference(admin_token: &str) -> std::io::Result<SocketAddr> {
+fn spawn_reference(service: ServiceConfig) -> std::io::Result<SocketAddr> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let config = ServiceConfig { admin_token: Some(admin_token.to_owned()) };
-    let address = runtime.block_on(kana_reference::service::spawn_local(config))?;
+    let address = runtime.block_on(kana_reference::service::spawn_local(service))?;
     // The runtime keeps serving until the process ends.
     std::thread::Builder::new()
         .name("kana-reference".to_owned())

@@ -1,7 +1,7 @@
 //! The reference destination called directly: no sockets, no serialisation of set-up calls.
 
 use kana_reference::CanonicalState;
-use kana_reference::engine::{BillingCustomer, RuleSpec};
+use kana_reference::engine::{BillingCustomer, Faults, RuleSpec};
 use kana_reference::service::{Destination, FeatureSpec, Refusal};
 
 use super::{Delivery, Reply, Target, TargetError, TargetWorkspace, authorization};
@@ -15,6 +15,11 @@ pub struct InProcess {
 impl InProcess {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The reference with deliberate mistakes, for proving that scenarios catch them.
+    pub fn with_faults(faults: Faults) -> Self {
+        Self { destination: Destination::with_faults(faults) }
     }
 }
 
@@ -33,7 +38,7 @@ impl Target for InProcess {
 
     fn create_workspace(&self) -> Result<TargetWorkspace, TargetError> {
         let created = self.destination.create_workspace();
-        Ok(TargetWorkspace { id: created.workspace, api_key: created.api_key })
+        Ok(TargetWorkspace::new(created.workspace, created.api_key))
     }
 
     fn deliver(

@@ -12,6 +12,8 @@
 mod http;
 mod in_process;
 
+use std::sync::{Arc, Mutex};
+
 use kana_reference::CanonicalState;
 use kana_reference::engine::{BillingCustomer, RuleSpec};
 
@@ -21,11 +23,28 @@ pub use in_process::InProcess;
 use crate::scenario::Auth;
 
 /// A workspace created on a target for one scenario run. The API key never leaves the target's
-/// own calls: it is not printed, redacted into snapshots or written to reports.
+/// own calls: it is not printed, and it is redacted from anything the target answers.
 #[derive(Clone)]
 pub struct TargetWorkspace {
     pub id: String,
     pub api_key: String,
+    /// What the transport had to do to get answers (retries, waits), for reports.
+    notes: Arc<Mutex<Vec<String>>>,
+}
+
+impl TargetWorkspace {
+    pub fn new(id: String, api_key: String) -> Self {
+        Self { id, api_key, notes: Arc::default() }
+    }
+
+    /// Records something the transport did for this workspace, such as a retry.
+    pub fn note(&self, note: String) {
+        self.notes.lock().expect("notes lock poisoned").push(note);
+    }
+
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().expect("notes lock poisoned").clone()
+    }
 }
 
 impl std::fmt::Debug for TargetWorkspace {
@@ -59,6 +78,10 @@ impl Reply {
 pub enum TargetError {
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("{url} kept answering {status} after {attempts} attempts: {message}")]
+    Unavailable { url: String, status: u16, attempts: u32, message: String },
+    #[error("the run's deadline passed before {url} answered")]
+    Deadline { url: String },
     #[error("{url} answered {status} to a conformance request: {message}")]
     Conformance { url: String, status: u16, message: String },
     #[error("{url} answered with a body that is not what the conformance API specifies: {reason}")]

@@ -7,9 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use kana_harness::render::render;
 use kana_harness::repository_root;
-use kana_harness::run::{Transcript, default_seed, run};
+use kana_harness::run::{default_seed, run};
 use kana_harness::scenario::Scenario;
 use kana_harness::target::{Http, InProcess, Target};
+use kana_reference::service::ServiceConfig;
 
 const ADMIN_TOKEN: &str = "snapshot-suite-admin-token";
 
@@ -24,8 +25,13 @@ pub fn http() -> Result<Arc<dyn Target>, String> {
     static TARGET: OnceLock<Result<Arc<dyn Target>, String>> = OnceLock::new();
     TARGET
         .get_or_init(|| {
-            let target = Http::local_reference(ADMIN_TOKEN)
+            let service = ServiceConfig {
+                admin_token: Some(ADMIN_TOKEN.to_owned()),
+                ..ServiceConfig::default()
+            };
+            let config = Http::local_reference(service)
                 .map_err(|error| format!("cannot start the reference service: {error}"))?;
+            let target = Http::new(config).map_err(|error| error.to_string())?;
             Ok(Arc::new(target) as Arc<dyn Target>)
         })
         .clone()
@@ -47,7 +53,10 @@ pub fn check(
     let replay = format!("seed {seed}; replay with: {env}{replay}");
 
     let transcript = run(target, scenario, seed).map_err(|error| format!("{error}\n{replay}"))?;
-    expectations_met(&transcript).map_err(|error| format!("{error}\n{replay}"))?;
+    let unmet = transcript.describe_unmet_expectations();
+    if !unmet.is_empty() {
+        return Err(format!("{}\n{replay}", unmet.join("\n")));
+    }
     let text = render(scenario, &transcript);
 
     let mut settings = insta::Settings::clone_current();
@@ -61,19 +70,4 @@ pub fn check(
             std::panic::catch_unwind(|| insta::assert_snapshot!(snapshot.to_owned(), text));
         outcome.map_err(|_| format!("snapshot `{snapshot}` does not match (diff above)\n{replay}"))
     })
-}
-
-fn expectations_met(transcript: &Transcript) -> Result<(), String> {
-    let unmet: Vec<String> = transcript
-        .unmet_expectations()
-        .map(|step| {
-            let expected = step.expected.unwrap_or_default();
-            let message = step.reply.message.as_deref().unwrap_or("");
-            format!(
-                "step {} ({}): expected {expected}, got {} {message}",
-                step.label, step.summary, step.reply.status
-            )
-        })
-        .collect();
-    if unmet.is_empty() { Ok(()) } else { Err(unmet.join("\n")) }
 }

@@ -6,6 +6,7 @@
 //! randomness here, so replaying the same commands always yields the same [`CanonicalState`].
 
 mod error;
+mod faults;
 mod message;
 mod rule;
 mod state;
@@ -14,6 +15,7 @@ mod users;
 mod workspace;
 
 pub use error::{CommandError, IngestError};
+pub use faults::Faults;
 pub use message::{
     Identify, MAX_MESSAGE_BYTES, MAX_MESSAGE_ID_CHARS, Message, Track, parse_message,
 };

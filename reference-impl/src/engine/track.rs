@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::faults::Faults;
 use super::message::Track;
 use super::rule::Rule;
 
@@ -48,9 +49,14 @@ pub(crate) struct Tracks {
     waiting_for_feature: HashMap<String, BTreeSet<usize>>,
     usage: BTreeMap<String, BTreeMap<String, i64>>,
     mapped: u64,
+    faults: Faults,
 }
 
 impl Tracks {
+    pub fn with_faults(faults: Faults) -> Self {
+        Self { faults, ..Self::default() }
+    }
+
     pub fn events(&self) -> &[StoredTrack] {
         &self.events
     }
@@ -98,7 +104,15 @@ impl Tracks {
         // An explicit `featureId` is the sender's own statement of what was used, so it wins over
         // any rule; rules are only consulted for events that do not name a feature.
         let stored = &self.events[slot];
+        let overriding_rule = self
+            .faults
+            .rules_override_feature_id
+            .then(|| self.first_matching_rule(stored))
+            .flatten();
         let target = match &stored.feature_id {
+            Some(_) if overriding_rule.is_some() => {
+                overriding_rule.map(|rule| self.rules[rule].feature.clone())
+            }
             Some(feature) if self.features.contains(feature) => Some(feature.clone()),
             Some(feature) => {
                 let feature = feature.clone();
@@ -149,6 +163,7 @@ impl Tracks {
             None => self.rules_for_any_event.push(index),
         }
         let names: Vec<String> = match &rule.event {
+            _ if self.faults.no_retroactive_rules => Vec::new(),
             Some(event) => vec![event.clone()],
             None => self.waiting_for_rule.keys().cloned().collect(),
         };
@@ -179,11 +194,11 @@ impl Tracks {
 
     fn first_matching_rule(&self, event: &StoredTrack) -> Option<usize> {
         let by_name = self.rules_by_event.get(&event.event).into_iter().flatten();
-        by_name
+        let matching = by_name
             .chain(&self.rules_for_any_event)
             .copied()
-            .filter(|&rule| self.rules[rule].matches(&event.event, &event.properties))
-            .min()
+            .filter(|&rule| self.rules[rule].matches(&event.event, &event.properties));
+        if self.faults.latest_rule_wins { matching.max() } else { matching.min() }
     }
 
     fn map(&mut self, slot: usize, feature: &str) {

@@ -120,8 +120,13 @@ impl Users {
         true
     }
 
-    pub fn identify(&mut self, identify: &Identify) -> IdentifyOutcome {
-        let decision = self.decide(identify);
+    /// Applies an Identify. `never_merge` is a deliberate fault (see `Faults`), off in the
+    /// specified behaviour.
+    pub fn identify(&mut self, identify: &Identify, never_merge: bool) -> IdentifyOutcome {
+        let decision = match self.decide(identify) {
+            Decision::Update { user, .. } if never_merge => Decision::Update { user, merge: None },
+            decision => decision,
+        };
         self.apply(identify, decision)
     }
 

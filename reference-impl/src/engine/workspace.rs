@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::error::{CommandError, IngestError};
+use super::faults::Faults;
 use super::message::{Message, parse_message};
 use super::rule::{Rule, RuleSpec};
 use super::state::{
@@ -21,6 +22,7 @@ pub struct Workspace {
     identifies: u64,
     users: Users,
     tracks: Tracks,
+    faults: Faults,
 }
 
 /// What an accepted message did.
@@ -79,6 +81,11 @@ impl Workspace {
         Self::default()
     }
 
+    /// A workspace that makes the given mistakes on purpose; see [`Faults`].
+    pub fn with_faults(faults: Faults) -> Self {
+        Self { faults, tracks: Tracks::with_faults(faults), ..Self::default() }
+    }
+
     /// Ingests one Segment message body, exactly as it arrived over HTTP.
     pub fn ingest(&mut self, body: &[u8]) -> Result<Ingested, IngestError> {
         let message = parse_message(body)?;
@@ -87,15 +94,19 @@ impl Workspace {
 
     /// Applies a validated message.
     pub fn apply(&mut self, message: Message) -> Ingested {
-        if !self.seen.insert(message.message_id().to_owned()) {
+        let first_time = self.seen.insert(message.message_id().to_owned());
+        if !first_time && !self.faults.count_redeliveries {
             return Ingested::Duplicate;
         }
         match message {
             Message::Identify(identify) => {
                 self.identifies += 1;
-                Ingested::Identify(self.users.identify(&identify))
+                Ingested::Identify(self.users.identify(&identify, self.faults.never_merge))
             }
-            Message::Track(track) => {
+            Message::Track(mut track) => {
+                if self.faults.ignore_delta {
+                    track.delta = 1;
+                }
                 // Delivery is unordered: a Track may come before its Identify, and its usage must
                 // not be lost, so the user it names exists from now on.
                 self.users.ensure(&track.user_id);

@@ -12,8 +12,8 @@ use thiserror::Error;
 
 use super::auth;
 use crate::engine::{
-    BillingCustomer, CanonicalState, CommandError, FeatureCreated, ImportSummary, IngestError,
-    Ingested, RuleCreated, RuleSpec, Workspace,
+    BillingCustomer, CanonicalState, CommandError, Faults, FeatureCreated, ImportSummary,
+    IngestError, Ingested, RuleCreated, RuleSpec, Workspace,
 };
 
 /// A refused request: the HTTP status and the message shown to whoever sent it.
@@ -82,11 +82,17 @@ struct Registry {
 #[derive(Debug, Default)]
 pub struct Destination {
     registry: RwLock<Registry>,
+    faults: Faults,
 }
 
 impl Destination {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A destination whose every workspace makes these mistakes on purpose; see [`Faults`].
+    pub fn with_faults(faults: Faults) -> Self {
+        Self { faults, ..Self::default() }
     }
 
     /// Answers one Segment delivery: the `Authorization` header as sent, and the raw body.
@@ -108,7 +114,7 @@ impl Destination {
         registry.next += 1;
         let id = format!("ws-{}", registry.next);
         let api_key = format!("kana_test_{}", uuid::Uuid::new_v4().simple());
-        let workspace: SharedWorkspace = Arc::default();
+        let workspace: SharedWorkspace = Arc::new(Mutex::new(Workspace::with_faults(self.faults)));
         registry.by_id.insert(id.clone(), workspace.clone());
         registry.by_api_key.insert(api_key.clone(), workspace);
         WorkspaceCreated { workspace: id, api_key }

@@ -5,6 +5,7 @@
 //! nothing, and a redelivered `messageId` is acknowledged without being applied again.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
@@ -26,6 +27,13 @@ async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, Refusal> {
+    let injected = state
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+    if injected.is_ok() {
+        return Err(Refusal::new(500, "injected failure: this service was started to fail first"));
+    }
+
     // A bad key is refused before the body is read at all.
     let workspace = state.destination.authenticate(authorization(&headers))?;
     let body = to_bytes(body, MAX_MESSAGE_BYTES)

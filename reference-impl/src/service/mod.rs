@@ -18,6 +18,7 @@ mod ingest;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use axum::Json;
 use axum::Router;
@@ -29,11 +30,18 @@ use tokio::net::TcpListener;
 
 pub use destination::{Authenticated, Destination, FeatureSpec, Refusal, WorkspaceCreated};
 
+use crate::engine::Faults;
+
 /// How the service is set up.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceConfig {
     /// The bearer token the conformance API requires; without one, that API does not exist.
     pub admin_token: Option<String>,
+    /// Deliberate deviations from the specification, for testing the harness; none by default.
+    pub faults: Faults,
+    /// Answer this many ingest requests with 500 before behaving, as a flaky endpoint would; for
+    /// testing the harness's retries. Zero by default.
+    pub fail_first_deliveries: usize,
 }
 
 /// Everything the handlers share.
@@ -41,6 +49,8 @@ pub struct ServiceConfig {
 struct AppState {
     admin_token: Option<String>,
     destination: Destination,
+    /// Injected failures still to answer; see [`ServiceConfig::fail_first_deliveries`].
+    failures_left: AtomicUsize,
 }
 
 impl IntoResponse for Refusal {
@@ -59,7 +69,8 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
 pub fn router(config: ServiceConfig) -> Router {
     let state = Arc::new(AppState {
         admin_token: config.admin_token.filter(|token| !token.is_empty()),
-        destination: Destination::new(),
+        destination: Destination::with_faults(config.faults),
+        failures_left: AtomicUsize::new(config.fail_first_deliveries),
     });
     let mut router = Router::new().merge(ingest::routes());
     if state.admin_token.is_some() {
