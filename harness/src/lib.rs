@@ -5,10 +5,12 @@
 //! implementation over HTTP), and renders what happened (each step's answer and the final
 //! canonical state) as text that is compared with the reviewed snapshots in `snapshots/`.
 
+pub mod certify;
 pub mod generate;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod snapshot;
 pub mod target;
 
 use std::path::PathBuf;

@@ -1,39 +1,21 @@
 //! `kana-harness`: the command line of the executable specification.
+//!
+//! Results go to stdout, progress and diagnostics to stderr, so `kana-harness certify > report`
+//! captures exactly the verdicts. Colour follows the terminal and `NO_COLOR`.
+
+mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use kana_harness::scenario::ScenarioFile;
-
-/// Proves, by running it, that an implementation of Kana's Segment destination behaves as
-/// specified: scenarios drive the implementation, and the results are compared with reviewed
-/// snapshots.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print the JSON Schema of scenario files, for editors and validators.
-    ///
-    /// The repository keeps a copy in `scenarios/scenario.schema.json`; scenario files point
-    /// their editor at it with a `# yaml-language-server: $schema=./scenario.schema.json` line.
-    Schema,
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Schema => {
-            println!("{}", scenario_schema());
-            ExitCode::SUCCESS
+    let cli = cli::Cli::parse();
+    match cli.run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(kana_harness::certify::Exit::InvalidInput as u8)
         }
     }
-}
-
-fn scenario_schema() -> String {
-    let schema = schemars::schema_for!(ScenarioFile);
-    serde_json::to_string_pretty(&schema).expect("a schema always serialises")
 }

@@ -34,6 +34,8 @@ pub struct Transcript {
     /// Set-up (`given`) followed by the steps, in declared order.
     pub steps: Vec<StepRecord>,
     pub state: CanonicalState,
+    /// Retries and waits the transport needed; never part of a snapshot.
+    pub transport: Vec<String>,
 }
 
 impl Transcript {
@@ -95,7 +97,7 @@ pub fn run(target: &dyn Target, scenario: &Scenario, seed: u64) -> Result<Transc
 
     let state = target.state(&runner.workspace)?;
     let state = redact_state(&runner.generator, &state);
-    Ok(Transcript { steps: runner.records, state })
+    Ok(Transcript { steps: runner.records, state, transport: runner.workspace.notes() })
 }
 
 /// A step ready to execute.

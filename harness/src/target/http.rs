@@ -5,7 +5,8 @@
 //! tell a certification run from production traffic.
 //!
 //! The transport behaves like Segment's own: every request has a timeout, and connection errors,
-//! timeouts, 429 and 5xx answers are retried with exponential backoff (honouring `Retry-After`),
+//! timeouts, 429 and 5xx answers (but 501, a final "unsupported type") are retried with
+//! exponential backoff (honouring `Retry-After`),
 //! each retry noted on the workspace for the report. A run-wide deadline bounds everything, so a
 //! hanging implementation ends the run instead of stalling it.
 
@@ -127,7 +128,7 @@ impl Http {
             self.check_deadline(url, Duration::ZERO)?;
             let outcome = self.attempt(url, build());
             let (problem, retry_after) = match &outcome {
-                Ok(answer) if answer.status == 429 || answer.status >= 500 => {
+                Ok(answer) if retryable(answer.status) => {
                     (format!("answered {}", answer.status), answer.retry_after)
                 }
                 Ok(_) => return outcome,
@@ -274,6 +275,12 @@ impl Target for Http {
         let answer = self.exchange(&url, || self.admin(self.client.get(&url)), workspace)?;
         self.read_json(&url, answer)
     }
+}
+
+/// Statuses that mean "try again later": 429 and 5xx, except 501, which is the destination's
+/// final answer to a message type it does not support.
+fn retryable(status: u16) -> bool {
+    status == 429 || (status >= 500 && status != 501)
 }
 
 /// A status and, unless it is a success, the `message` of the JSON error body.

@@ -174,8 +174,10 @@ fn delta(value: Option<&Value>) -> Result<i64, IngestError> {
     };
     match parsed {
         Some(float) if float.is_finite() && float.fract() == 0.0 => {
-            // `i64::MAX as f64` rounds up to 2^63, which is itself out of range.
-            if float >= i64::MIN as f64 && float < i64::MAX as f64 {
+            // Both bounds are exclusive: `i64::MAX as f64` rounds up to 2^63, which is out of
+            // range, and a float equal to -2^63 may be a rounded value from below the range (an
+            // exact -2^63 still arrives as an integer and is accepted above).
+            if float > i64::MIN as f64 && float < i64::MAX as f64 {
                 Ok(float as i64)
             } else {
                 Err(IngestError::field(

@@ -204,12 +204,16 @@ impl Tracks {
     fn map(&mut self, slot: usize, feature: &str) {
         let event = &mut self.events[slot];
         event.mapped_to = Some(feature.to_owned());
-        let total = self
-            .usage
-            .entry(event.user_id.clone())
-            .or_default()
-            .entry(feature.to_owned())
-            .or_insert(0);
+        // Look up before inserting: most events belong to a user and feature already counted, and
+        // `entry` would allocate both keys only to throw them away.
+        if !self.usage.contains_key(&event.user_id) {
+            self.usage.insert(event.user_id.clone(), BTreeMap::new());
+        }
+        let totals = self.usage.get_mut(&event.user_id).expect("inserted above");
+        let total = match totals.get_mut(feature) {
+            Some(total) => total,
+            None => totals.entry(feature.to_owned()).or_insert(0),
+        };
         // Totals saturate rather than wrap: no real usage reaches 2^63 units.
         *total = total.saturating_add(event.delta);
         self.mapped += 1;

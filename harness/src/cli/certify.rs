@@ -1,0 +1,281 @@
+//! `kana-harness certify`: options, the target they describe, and the human report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use console::{Style, Term};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kana_harness::certify::{
+    self, JsonReport, Options, Progress, ScenarioReport, Selection, Shard, Verdict,
+};
+use kana_harness::scenario::Scenario;
+use kana_harness::snapshot::{DiffLine, classify};
+use kana_harness::target::{Http, HttpConfig, Target};
+use kana_reference::service::ServiceConfig;
+
+use super::default_dir;
+
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// The implementation's ingest URL, where Segment would POST messages. Without it, the
+    /// reference destination is started in-process and certified.
+    #[arg(long, value_name = "URL", requires = "conformance_url")]
+    endpoint: Option<String>,
+
+    /// The base URL of the implementation's conformance API (the part before `/workspaces`).
+    #[arg(long, value_name = "URL", requires = "endpoint")]
+    conformance_url: Option<String>,
+
+    /// The conformance API's admin token, sent as `Authorization: Bearer <token>`. Never printed.
+    #[arg(long, value_name = "TOKEN", env = "KANA_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// Folder of scenario files.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+
+    /// Folder of reviewed snapshots.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+
+    /// Run only scenarios whose name contains this text; repeat to widen the selection.
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
+
+    /// Filters match whole scenario names instead of parts.
+    #[arg(long)]
+    exact: bool,
+
+    /// Run only the K-th of N disjoint parts of the suite, to split it across CI machines.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+
+    /// How many scenarios run at once, each in its own workspace.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
+
+    /// Run every scenario with this seed instead of the one derived from its name.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Seconds one HTTP request may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    timeout: f64,
+
+    /// How often a request is retried after a connection error, a timeout, 429 or 5xx.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retries: u32,
+
+    /// Seconds the whole run may take; scenarios not started by then are skipped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900.0)]
+    deadline: f64,
+
+    /// Also write a JUnit XML report here (one test case per scenario).
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+
+    /// Also write a JSON report here (per scenario: verdict, duration, mismatch, seed).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+}
+
+impl CertifyArgs {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let scenarios_dir = self.scenarios.clone().unwrap_or_else(|| default_dir("scenarios"));
+        let snapshots_dir = self.snapshots.clone().unwrap_or_else(|| default_dir("snapshots"));
+        let selection =
+            Selection { filters: self.filter.clone(), exact: self.exact, shard: self.shard };
+
+        // Everything that can be wrong with the input is found before the target is contacted.
+        let scenarios = Scenario::load_dir(&scenarios_dir)?;
+        let scenarios = selection.apply(scenarios);
+        if scenarios.is_empty() {
+            bail!("no scenario in {} matches the selection", scenarios_dir.display());
+        }
+        if let Err(problems) = certify::check_snapshots(&scenarios, &snapshots_dir) {
+            bail!("{}", problems.join("\n"));
+        }
+        let timeout = seconds("--timeout", self.timeout)?;
+        let deadline = Instant::now() + seconds("--deadline", self.deadline)?;
+
+        let (target, described, replay_prefix) = self.target(timeout, deadline)?;
+        let options = Options {
+            snapshots: snapshots_dir,
+            jobs: usize::from(self.jobs),
+            seed: self.seed,
+            deadline,
+            replay_prefix,
+        };
+        eprintln!("certifying {described}: {} scenarios, {} at a time", scenarios.len(), self.jobs);
+
+        let progress = HumanProgress::new(scenarios.len());
+        let reports = certify::certify(target.as_ref(), &scenarios, &options, &progress);
+        progress.finish();
+
+        self.write_reports(&described, &reports)?;
+        print_failures(&reports);
+        println!("{}", certify::summary_line(&reports));
+        Ok(ExitCode::from(certify::exit_status(&reports) as u8))
+    }
+
+    /// The target, how reports name it, and the command prefix that reaches it again.
+    fn target(
+        &self,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> anyhow::Result<(Box<dyn Target>, String, String)> {
+        let program = program_name();
+        let mut config = match (&self.endpoint, &self.conformance_url) {
+            (Some(endpoint), Some(conformance)) => {
+                let Some(token) = self.admin_token.clone().filter(|token| !token.is_empty()) else {
+                    bail!("`--admin-token` (or `KANA_ADMIN_TOKEN`) is required with `--endpoint`");
+                };
+                HttpConfig::new(endpoint.clone(), conformance.clone(), token)
+            }
+            _ => {
+                let token = format!("local-{:016x}", rand::random::<u64>());
+                let service =
+                    ServiceConfig { admin_token: Some(token), ..ServiceConfig::default() };
+                Http::local_reference(service).context("cannot start the reference destination")?
+            }
+        };
+        config.timeout = timeout;
+        config.retries = self.retries;
+        config.deadline = Some(deadline);
+        let (described, replay) = match &self.endpoint {
+            Some(endpoint) => (
+                endpoint.clone(),
+                format!(
+                    "{program} certify --endpoint {endpoint} --conformance-url {}",
+                    self.conformance_url.as_deref().unwrap_or_default()
+                ),
+            ),
+            None => (
+                format!("the reference destination at {}", config.ingest_url),
+                format!("{program} certify"),
+            ),
+        };
+        Ok((Box::new(Http::new(config)?), described, replay))
+    }
+
+    fn write_reports(&self, target: &str, reports: &[ScenarioReport]) -> anyhow::Result<()> {
+        if let Some(path) = &self.junit {
+            std::fs::write(path, certify::junit(target, reports))
+                .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+        }
+        if let Some(path) = &self.json {
+            let json = serde_json::to_string_pretty(&JsonReport::new(target, reports))?;
+            std::fs::write(path, json)
+                .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .with_context(|| format!("`{option}` must be a positive number of seconds, got {value}"))
+}
+
+/// How this program was started, for replay commands: through cargo or as an installed binary.
+fn program_name() -> String {
+    match std::env::var_os("CARGO_PKG_NAME") {
+        Some(_) => "cargo run -q -p kana-harness --".to_owned(),
+        None => "kana-harness".to_owned(),
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, one plain line per scenario otherwise.
+struct HumanProgress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: AtomicUsize,
+}
+
+impl HumanProgress {
+    fn new(total: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
+                .expect("the progress template is valid");
+            bar.set_style(style);
+            bar
+        });
+        Self { bar, total, done: AtomicUsize::new(0) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for HumanProgress {
+    fn started(&self, scenario: &Scenario) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(scenario.name.clone());
+        }
+    }
+
+    fn finished(&self, report: &ScenarioReport) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let line = result_line(report);
+        match &self.bar {
+            Some(bar) => {
+                bar.suspend(|| println!("{line}"));
+                bar.inc(1);
+            }
+            None => {
+                println!("{line}");
+                eprintln!("[{done}/{}] {}", self.total, report.name);
+            }
+        }
+    }
+}
+
+fn result_line(report: &ScenarioReport) -> String {
+    let (word, style) = match report.verdict {
+        Verdict::Passed => ("ok     ", Style::new().green()),
+        Verdict::Failed => ("FAILED ", Style::new().red().bold()),
+        Verdict::Error => ("ERROR  ", Style::new().red().bold()),
+        Verdict::Skipped => ("skipped", Style::new().yellow()),
+    };
+    let retries = match report.transport.len() {
+        0 => String::new(),
+        n => format!(", {n} retries"),
+    };
+    format!("{} {} ({} ms{retries})", style.apply_to(word), report.name, report.duration_ms)
+}
+
+/// Each failure in full after the run: about, seed, replay command, and the coloured diff.
+fn print_failures(reports: &[ScenarioReport]) {
+    let failed: Vec<&ScenarioReport> =
+        reports.iter().filter(|report| report.verdict != Verdict::Passed).collect();
+    if failed.is_empty() {
+        return;
+    }
+    let mut out = Term::stdout();
+    let bold = Style::new().bold();
+    for report in failed {
+        let _ = writeln!(out, "\n{} {}", bold.apply_to("──"), bold.apply_to(&report.name));
+        for line in certify::failure_text(report).lines() {
+            let styled = match classify(line) {
+                DiffLine::Expected(text) => Style::new().red().apply_to(text).to_string(),
+                DiffLine::Actual(text) => Style::new().green().apply_to(text).to_string(),
+                DiffLine::Hunk(text) => Style::new().cyan().apply_to(text).to_string(),
+                DiffLine::Same(text) => text.to_owned(),
+            };
+            let _ = writeln!(out, "  {styled}");
+        }
+    }
+    let _ = writeln!(out);
+}

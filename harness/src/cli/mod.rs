@@ -1,0 +1,59 @@
+//! Command-line arguments and the subcommands they start.
+
+mod certify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kana_harness::repository_root;
+use kana_harness::scenario::ScenarioFile;
+
+/// Proves, by running it, that an implementation of Kana's Segment destination behaves as
+/// specified: scenarios drive the implementation, and the results are compared with reviewed
+/// snapshots.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Certify an implementation against every scenario and its reviewed snapshot.
+    ///
+    /// Without `--endpoint`, the reference destination is started in this process on an
+    /// ephemeral loopback port and certified over HTTP, which shows what a passing run looks
+    /// like.
+    ///
+    /// Exit codes: 0 every scenario passed; 1 the implementation broke the contract; 2 a
+    /// scenario, snapshot or option is invalid; 3 the implementation could not be judged
+    /// (unreachable, too slow, or answering outside the conformance API).
+    Certify(certify::CertifyArgs),
+
+    /// Print the JSON Schema of scenario files, for editors and validators.
+    ///
+    /// The repository keeps a copy in `scenarios/scenario.schema.json`; scenario files point
+    /// their editor at it with a `# yaml-language-server: $schema=./scenario.schema.json` line.
+    Schema,
+}
+
+impl Cli {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Certify(args) => args.run(),
+            Command::Schema => {
+                let schema = schemars::schema_for!(ScenarioFile);
+                println!("{}", serde_json::to_string_pretty(&schema)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
+
+/// `./NAME` when the current folder has it, otherwise the repository's own folder.
+pub(crate) fn default_dir(name: &str) -> PathBuf {
+    let local = Path::new(name);
+    if local.is_dir() { local.to_owned() } else { repository_root().join(name) }
+}
