@@ -56,7 +56,8 @@ pub struct ScenarioReport {
     pub verdict: Verdict,
     pub duration_ms: u128,
     pub seed: u64,
-    /// Steps whose status differs from the scenario's `expect`.
+    /// Steps whose status differs from the scenario's `expect`, and state lists out of canonical
+    /// order.
     pub expectations: Vec<String>,
     /// The unified diff of snapshot (`-`) and target (`+`), when they differ.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,7 +225,7 @@ fn certify_one(target: &dyn Target, scenario: &Scenario, options: &Options) -> S
     };
 
     report.transport = transcript.transport.clone();
-    report.expectations = transcript.describe_unmet_expectations();
+    report.expectations = transcript.problems();
     let rendered = render(scenario, &transcript);
     match snapshot::read(&snapshot::path(&options.snapshots, &scenario.name)) {
         Ok(expected) if snapshot::matches(&expected, &rendered) => {}

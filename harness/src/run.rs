@@ -36,12 +36,24 @@ pub struct Transcript {
     pub state: CanonicalState,
     /// Retries and waits the transport needed; never part of a snapshot.
     pub transport: Vec<String>,
+    /// Lists of the target's state that were not in canonical order. The snapshot cannot show
+    /// this (placeholders sort differently from the values they stand for), so it is checked on
+    /// the state as the target sent it.
+    pub order_problems: Vec<String>,
 }
 
 impl Transcript {
     /// Steps whose status differs from the one the scenario declared.
     pub fn unmet_expectations(&self) -> impl Iterator<Item = &StepRecord> {
         self.steps.iter().filter(|step| step.expected.is_some_and(|want| want != step.reply.status))
+    }
+
+    /// Everything wrong with the run apart from snapshot differences: unmet expectations and
+    /// state lists out of canonical order.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.describe_unmet_expectations();
+        problems.extend(self.order_problems.iter().cloned());
+        problems
     }
 
     /// One line per unmet expectation, naming the step, what it sent and what it got.
@@ -96,8 +108,10 @@ pub fn run(target: &dyn Target, scenario: &Scenario, seed: u64) -> Result<Transc
     }
 
     let state = target.state(&runner.workspace)?;
+    let order_problems = order_problems(&state);
     let state = redact_state(&runner.generator, &state);
-    Ok(Transcript { steps: runner.records, state, transport: runner.workspace.notes() })
+    let transport = runner.workspace.notes();
+    Ok(Transcript { steps: runner.records, state, transport, order_problems })
 }
 
 /// A step ready to execute.
@@ -357,6 +371,40 @@ fn padded(mut body: Map<String, Value>, size: usize) -> Result<Vec<u8>, String> 
     Ok(serde_json::to_vec(&body).expect("a JSON map always serialises"))
 }
 
+/// Checks the ordering rules of the canonical state on the state as the target sent it.
+fn order_problems(state: &CanonicalState) -> Vec<String> {
+    let user_key = |user: &kana_reference::engine::UserState| {
+        (user.id.is_none(), user.id.clone(), user.billing_id.clone())
+    };
+    let groups_sorted = state.flags.shared_emails.iter().all(|group| is_sorted(&group.users));
+    let emails: Vec<&String> = state.flags.shared_emails.iter().map(|group| &group.email).collect();
+    let checks = [
+        (is_sorted(&state.features), "`features` must be sorted"),
+        (
+            is_sorted(&state.users.iter().map(user_key).collect::<Vec<_>>()),
+            "`users` must be sorted: users with an `id` by id, then the others by `billingId`",
+        ),
+        (
+            is_sorted(&state.unmapped.iter().map(|event| &event.message_id).collect::<Vec<_>>()),
+            "`unmapped` must be sorted by `messageId`",
+        ),
+        (is_sorted(&state.flags.without_billing_id), "`flags.withoutBillingId` must be sorted"),
+        (
+            is_sorted(&emails) && groups_sorted,
+            "`flags.sharedEmails` must be sorted by email, each group's users sorted",
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(sorted, _)| !sorted)
+        .map(|(_, rule)| format!("the state is not in canonical order: {rule}"))
+        .collect()
+}
+
+fn is_sorted<T: Ord>(items: &[T]) -> bool {
+    items.windows(2).all(|pair| pair[0] <= pair[1])
+}
+
 /// Redacts generated values in the state and sorts it again by the placeholders, so that the
 /// result does not depend on the seed.
 fn redact_state(generator: &Generator, state: &CanonicalState) -> CanonicalState {
@@ -379,7 +427,10 @@ fn redact_state(generator: &Generator, state: &CanonicalState) -> CanonicalState
 fn send_summary(kind: &str, send: &Send) -> String {
     let mut parts = vec![kind.to_owned()];
     match (&send.user, &send.anonymous) {
-        (Some(user), _) => parts.push(format!("as {user}")),
+        (Some(user), Some(anonymous)) => {
+            parts.push(format!("as {user} with the anonymous id of {anonymous}"));
+        }
+        (Some(user), None) => parts.push(format!("as {user}")),
         (None, Some(anonymous)) => parts.push(format!("anonymously as {anonymous}")),
         (None, None) => parts.push("without a user".to_owned()),
     }

@@ -122,8 +122,8 @@ fn an_implementation_that_answers_500_then_succeeds_passes_and_the_retries_are_r
     assert_eq!(certify::exit_status(&reports), Exit::Passed);
 }
 
-/// A mock implementation whose conformance API works but whose state is not canonical JSON.
-async fn malformed_state_server() -> MockServer {
+/// A mock implementation whose conformance API works and answers `state` with this body.
+async fn mock_with_state(state: serde_json::Value) -> MockServer {
     let server = MockServer::start().await;
     let created = json!({ "workspace": "ws-1", "apiKey": "kana_test_mock" });
     Mock::given(method("POST"))
@@ -143,7 +143,7 @@ async fn malformed_state_server() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/conformance/workspaces/ws-1/state"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "users": "all of them" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(state))
         .mount(&server)
         .await;
     server
@@ -176,14 +176,36 @@ fn mock_config(base: &str) -> HttpConfig {
 fn an_implementation_that_returns_a_malformed_state_cannot_be_judged() {
     let scenario = only(&["track-feature-id-maps-directly"]);
 
-    let reports =
-        with_mock(malformed_state_server(), |base| certify_with(mock_config(base), &scenario));
+    let malformed = mock_with_state(json!({ "users": "all of them" }));
+
+    let reports = with_mock(malformed, |base| certify_with(mock_config(base), &scenario));
 
     assert_eq!(reports[0].verdict, Verdict::Error);
     let error = reports[0].error.as_deref().unwrap();
     assert!(error.contains("not what the conformance API specifies"), "{error}");
     assert!(error.contains("/conformance/workspaces/ws-1/state"), "{error}");
     assert_eq!(certify::exit_status(&reports), Exit::TargetFailed);
+}
+
+#[test]
+fn a_state_out_of_canonical_order_violates_the_contract() {
+    let user = |id: &str| json!({ "id": id, "name": null, "email": null, "billingId": null });
+    let unsorted = mock_with_state(json!({
+        "features": ["messages"],
+        "users": [user("zoe"), user("ada")],
+        "usage": {},
+        "events": { "identify": 0, "track": 0, "mapped": 0, "unmapped": 0 },
+        "unmapped": [],
+        "flags": { "withoutBillingId": ["zoe", "ada"], "sharedEmails": [] },
+    }));
+    let scenario = only(&["track-feature-id-maps-directly"]);
+
+    let reports = with_mock(unsorted, |base| certify_with(mock_config(base), &scenario));
+
+    assert_eq!(reports[0].verdict, Verdict::Failed);
+    let problems = reports[0].expectations.join("\n");
+    assert!(problems.contains("not in canonical order: `users` must be sorted"), "{problems}");
+    assert!(problems.contains("`flags.withoutBillingId` must be sorted"), "{problems}");
 }
 
 #[test]

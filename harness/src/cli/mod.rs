@@ -30,7 +30,7 @@ enum Command {
     /// Exit codes: 0 every scenario passed; 1 the implementation broke the contract; 2 a
     /// scenario, snapshot or option is invalid; 3 the implementation could not be judged
     /// (unreachable, too slow, or answering outside the conformance API).
-    Certify(certify::CertifyArgs),
+    Certify(Box<certify::CertifyArgs>),
 
     /// Print the JSON Schema of scenario files, for editors and validators.
     ///

@@ -53,7 +53,7 @@ pub fn check(
     let replay = format!("seed {seed}; replay with: {env}{replay}");
 
     let transcript = run(target, scenario, seed).map_err(|error| format!("{error}\n{replay}"))?;
-    let unmet = transcript.describe_unmet_expectations();
+    let unmet = transcript.problems();
     if !unmet.is_empty() {
         return Err(format!("{}\n{replay}", unmet.join("\n")));
     }

@@ -13,9 +13,14 @@ pub enum IngestError {
     #[error("message is over the limit of {limit} bytes")]
     TooLarge { limit: usize },
 
-    /// The body is not JSON at all.
-    #[error("body is not valid JSON: {0}")]
-    InvalidJson(String),
+    /// The body is not JSON at all. The parser's own account of where it failed is logged, not
+    /// answered: it differs from one JSON library to the next, and the answer is a contract.
+    #[error("body is not valid JSON")]
+    InvalidJson,
+
+    /// The body is JSON, but not an object.
+    #[error("body must be a JSON object, got {0}")]
+    NotAnObject(String),
 
     /// A field is missing, has the wrong type or an impossible value.
     #[error("`{field}` {problem}")]
@@ -35,7 +40,7 @@ impl IngestError {
     pub fn status(&self) -> u16 {
         match self {
             Self::TooLarge { .. } => 413,
-            Self::InvalidJson(_) | Self::InvalidField { .. } => 400,
+            Self::InvalidJson | Self::NotAnObject(_) | Self::InvalidField { .. } => 400,
             Self::UnsupportedType(_) => 501,
         }
     }

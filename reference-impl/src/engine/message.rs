@@ -60,18 +60,20 @@ pub fn parse_message(body: &[u8]) -> Result<Message, IngestError> {
     if body.len() > MAX_MESSAGE_BYTES {
         return Err(IngestError::TooLarge { limit: MAX_MESSAGE_BYTES });
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|err| IngestError::InvalidJson(err.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        tracing::debug!(%error, "refused a body that is not JSON");
+        IngestError::InvalidJson
+    })?;
     let Value::Object(mut fields) = value else {
-        return Err(IngestError::InvalidJson(format!(
-            "the body must be a JSON object, got {}",
-            describe(&value)
-        )));
+        return Err(IngestError::NotAnObject(describe(&value)));
     };
 
     // The type decides everything else, and an unsupported type is answered 501 whatever the rest
     // of the message holds, so Segment stops sending that type rather than retrying it.
     let kind = required_string(&fields, "type", "type")?;
+    if kind.trim().is_empty() {
+        return Err(IngestError::field("type", "must not be blank"));
+    }
     match kind.as_str() {
         "identify" => parse_identify(&mut fields).map(Message::Identify),
         "track" => parse_track(&mut fields).map(Message::Track),
