@@ -160,6 +160,23 @@ impl Generator {
             6..=8 => Library::Node,
             _ => Library::Python,
         };
+        self.envelope_from(library, kind, user, anonymous)
+    }
+
+    /// The envelope analytics.js in a browser sends, without user or anonymous id (the caller
+    /// knows what the page remembers).
+    pub fn analytics_js_envelope(&mut self, kind: &str) -> Map<String, Value> {
+        self.clock_ms += self.rng.random_range(1_000..90_000);
+        self.envelope_from(Library::Browser, kind, None, None)
+    }
+
+    fn envelope_from(
+        &mut self,
+        library: Library,
+        kind: &str,
+        user: Option<&Person>,
+        anonymous: Option<&Person>,
+    ) -> Map<String, Value> {
         let message_id = self.message_id(library);
         let mut envelope = Map::new();
         envelope.insert("type".into(), kind.into());

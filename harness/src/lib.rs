@@ -6,6 +6,7 @@
 //! canonical state) as text that is compared with the reviewed snapshots in `snapshots/`.
 
 pub mod certify;
+pub mod docs;
 pub mod generate;
 pub mod render;
 pub mod run;

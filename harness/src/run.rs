@@ -407,7 +407,7 @@ fn is_sorted<T: Ord>(items: &[T]) -> bool {
 
 /// Redacts generated values in the state and sorts it again by the placeholders, so that the
 /// result does not depend on the seed.
-fn redact_state(generator: &Generator, state: &CanonicalState) -> CanonicalState {
+pub(crate) fn redact_state(generator: &Generator, state: &CanonicalState) -> CanonicalState {
     let text = serde_json::to_string(state).expect("the canonical state always serialises");
     let mut state: CanonicalState = serde_json::from_str(&generator.redact(&text))
         .expect("redaction only swaps plain strings for placeholders");

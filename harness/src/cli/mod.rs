@@ -1,6 +1,7 @@
 //! Command-line arguments and the subcommands they start.
 
 mod certify;
+mod docs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +33,18 @@ enum Command {
     /// (unreachable, too slow, or answering outside the conformance API).
     Certify(Box<certify::CertifyArgs>),
 
+    /// Run the analytics.js examples of Markdown documents and report where they drift.
+    ///
+    /// Every fenced JavaScript example calling `analytics.identify` or `analytics.track` is sent
+    /// as analytics.js would send it, in one workspace per document, against the in-process
+    /// reference (or `--endpoint`). Findings: fields the document's tables do not list, table
+    /// fields the destination does not map, examples the destination refuses, in-document links
+    /// to missing headings, and arguments that are not literals.
+    ///
+    /// Exit codes: 0 no finding; 1 findings; 2 invalid input (a file cannot be read, a bad
+    /// option); 3 the target could not be reached or answered outside the conformance API.
+    Docs(docs::DocsArgs),
+
     /// Print the JSON Schema of scenario files, for editors and validators.
     ///
     /// The repository keeps a copy in `scenarios/scenario.schema.json`; scenario files point
@@ -43,6 +56,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Certify(args) => args.run(),
+            Command::Docs(args) => args.run(),
             Command::Schema => {
                 let schema = schemars::schema_for!(ScenarioFile);
                 println!("{}", serde_json::to_string_pretty(&schema)?);
