@@ -146,6 +146,14 @@ pub enum Auth {
     WrongKey,
     /// A `Basic` header whose credentials are not base64.
     Malformed,
+    /// `Basic base64(apiKey + ":secret")`: a password is sent and must be ignored.
+    BasicWithPassword,
+    /// `basic base64(apiKey + ":")`: the scheme in lower case, which HTTP allows.
+    LowercaseScheme,
+    /// The bare API key with spaces around it.
+    RawPadded,
+    /// `Basic base64(":")`: credentials with an empty key.
+    EmptyKey,
 }
 
 /// `create_feature` step.
@@ -361,6 +369,10 @@ impl fmt::Display for Auth {
             Self::Missing => "no Authorization header",
             Self::WrongKey => "wrong key",
             Self::Malformed => "malformed Basic credentials",
+            Self::BasicWithPassword => "Basic with a password",
+            Self::LowercaseScheme => "lower-case `basic` scheme",
+            Self::RawPadded => "raw key with spaces around it",
+            Self::EmptyKey => "Basic with an empty key",
         };
         f.write_str(text)
     }

@@ -128,5 +128,11 @@ pub(crate) fn authorization(auth: Auth, api_key: &str) -> Option<String> {
         Auth::Missing => None,
         Auth::WrongKey => Some(format!("Basic {}", STANDARD.encode("kana_test_no_such_key:"))),
         Auth::Malformed => Some("Basic %%%not-base64%%%".to_owned()),
+        Auth::BasicWithPassword => {
+            Some(format!("Basic {}", STANDARD.encode(format!("{api_key}:secret"))))
+        }
+        Auth::LowercaseScheme => Some(format!("basic {}", STANDARD.encode(format!("{api_key}:")))),
+        Auth::RawPadded => Some(format!("  {api_key}  ")),
+        Auth::EmptyKey => Some(format!("Basic {}", STANDARD.encode(":"))),
     }
 }
