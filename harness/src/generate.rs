@@ -282,7 +282,8 @@ impl Generator {
             "anon" => generated.anon,
             other => {
                 return Err(format!(
-                    "unknown placeholder field `{person}.{other}`: use id, email, name, billing or anon"
+                    "unknown placeholder field `{person}.{other}`: \
+                     use id, email, name, billing or anon"
                 ));
             }
         })

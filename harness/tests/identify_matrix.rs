@@ -118,9 +118,10 @@ fn scenario_text(known: Known, email: Email, candidates: Candidates, billing: Bi
         Candidates::OneWithoutIdConflictingBilling => {
             r#"[{ billingId: "{cus1.billing}", email: "{ada.email}", name: "{cus1.name}" }]"#
         }
-        Candidates::TwoWithoutId => {
-            r#"[{ billingId: "{ada.billing}", email: "{ada.email}" }, { billingId: "{cus2.billing}", email: "{ada.email}" }]"#
-        }
+        Candidates::TwoWithoutId => concat!(
+            r#"[{ billingId: "{ada.billing}", email: "{ada.email}" }, "#,
+            r#"{ billingId: "{cus2.billing}", email: "{ada.email}" }]"#
+        ),
         Candidates::None | Candidates::OneWithAnotherId => "[]",
     };
 

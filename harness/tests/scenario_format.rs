@@ -32,9 +32,11 @@ fn an_unknown_step_kind_is_refused_with_its_line() {
 
 #[test]
 fn a_redelivery_of_an_unknown_step_is_refused_with_the_line_of_the_step() {
-    let error = parse_error(
-        "about: x\nsteps:\n  - track: { user: ada, event: A, name: first }\n  - redeliver: { step: frist }\n",
-    );
+    let error = parse_error(concat!(
+        "about: x\nsteps:\n",
+        "  - track: { user: ada, event: A, name: first }\n",
+        "  - redeliver: { step: frist }\n",
+    ));
 
     assert_eq!(
         error,

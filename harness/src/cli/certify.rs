@@ -56,7 +56,7 @@ pub struct CertifyArgs {
     shard: Option<Shard>,
 
     /// How many scenarios run at once, each in its own workspace.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = jobs_range())]
     jobs: u16,
 
     /// Run every scenario with this seed instead of the one derived from its name.
@@ -175,6 +175,10 @@ impl CertifyArgs {
         }
         Ok(())
     }
+}
+
+fn jobs_range() -> clap::builder::RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=256)
 }
 
 fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {

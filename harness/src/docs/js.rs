@@ -1,5 +1,5 @@
-//! Finding `analytics.identify(…)` and `analytics.track(…)` calls in JavaScript and reading their
-//! arguments.
+//! Finding `analytics.identify(…)` and `analytics.track(…)` calls in JavaScript and reading
+//! their arguments.
 //!
 //! Documentation examples are JavaScript, not JSON: keys go unquoted, strings take single quotes,
 //! lists end with a trailing comma, and comments sit between fields. A small scanner finds each

@@ -329,22 +329,15 @@ fn probe(
 ) -> Result<bool, TargetError> {
     let user = format!("kana-docs-probe-{index}");
     let value = format!("probe-value-{index}");
-    let (message, expect_delta) = match (field.kind, field.name.as_str()) {
-        (FieldKind::Trait, name) => {
-            (json!({ "type": "identify", "traits": { name: value } }), false)
-        }
-        (_, "featureId") => (
-            json!({ "type": "track", "event": "Probe", "properties": { "featureId": PROBE_FEATURE } }),
-            false,
-        ),
-        (_, "delta") => (
-            json!({ "type": "track", "event": "Probe", "properties": { "featureId": PROBE_FEATURE, "delta": 7 } }),
-            true,
-        ),
-        (_, name) => (
-            json!({ "type": "track", "event": "Probe", "properties": { "featureId": PROBE_FEATURE, name: value } }),
-            false,
-        ),
+    let name = field.name.as_str();
+    let properties = match name {
+        "featureId" => json!({ "featureId": PROBE_FEATURE }),
+        "delta" => json!({ "featureId": PROBE_FEATURE, "delta": 7 }),
+        _ => json!({ "featureId": PROBE_FEATURE, name: value }),
+    };
+    let message = match field.kind {
+        FieldKind::Trait => json!({ "type": "identify", "traits": { name: value } }),
+        _ => json!({ "type": "track", "event": "Probe", "properties": properties }),
     };
     let mut message: Map<String, Value> = message.as_object().cloned().unwrap_or_default();
     message.insert("messageId".into(), format!("probe-{index}").into());
@@ -356,7 +349,7 @@ fn probe(
     let usage = state.usage.get(&user).and_then(|features| features.get(PROBE_FEATURE));
     Ok(match (field.kind, field.name.as_str()) {
         (FieldKind::Property, "featureId") => usage.is_some(),
-        _ if expect_delta => usage == Some(&7),
+        (FieldKind::Property, "delta") => usage == Some(&7),
         _ => serde_json::to_string(&state).unwrap_or_default().contains(&value),
     })
 }
