@@ -15,31 +15,22 @@ use kana_harness::certify::{
 };
 use kana_harness::scenario::Scenario;
 use kana_harness::snapshot::{DiffLine, classify};
-use kana_harness::target::{Http, HttpConfig, Target};
+use kana_harness::target::{Http, Target};
 use kana_reference::service::ServiceConfig;
 
 use super::default_dir;
+use super::target_args::{TargetArgs, seconds};
 
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
-    /// The implementation's ingest URL, where Segment would POST messages. Without it, the
-    /// reference destination is started in-process and certified.
-    #[arg(long, value_name = "URL", requires = "conformance_url")]
-    endpoint: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
 
-    /// The base URL of the implementation's conformance API (the part before `/workspaces`).
-    #[arg(long, value_name = "URL", requires = "endpoint")]
-    conformance_url: Option<String>,
-
-    /// The conformance API's admin token, sent as `Authorization: Bearer <token>`. Never printed.
-    #[arg(long, value_name = "TOKEN", env = "KANA_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
-
-    /// Folder of scenario files.
+    /// Folder of scenario files [default: `scenarios/` here, or in the harness's repository].
     #[arg(long, value_name = "DIR")]
     scenarios: Option<PathBuf>,
 
-    /// Folder of reviewed snapshots.
+    /// Folder of reviewed snapshots [default: `snapshots/` here, or in the harness's repository].
     #[arg(long, value_name = "DIR")]
     snapshots: Option<PathBuf>,
 
@@ -62,10 +53,6 @@ pub struct CertifyArgs {
     /// Run every scenario with this seed instead of the one derived from its name.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-
-    /// Seconds one HTTP request may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    timeout: f64,
 
     /// How often a request is retried after a connection error, a timeout, 429 or 5xx.
     #[arg(long, value_name = "N", default_value_t = 3)]
@@ -100,7 +87,7 @@ impl CertifyArgs {
         if let Err(problems) = certify::check_snapshots(&scenarios, &snapshots_dir) {
             bail!("{}", problems.join("\n"));
         }
-        let timeout = seconds("--timeout", self.timeout)?;
+        let timeout = self.target.timeout()?;
         let deadline = Instant::now() + seconds("--deadline", self.deadline)?;
 
         let (target, described, replay_prefix) = self.target(timeout, deadline)?;
@@ -129,15 +116,9 @@ impl CertifyArgs {
         timeout: Duration,
         deadline: Instant,
     ) -> anyhow::Result<(Box<dyn Target>, String, String)> {
-        let program = program_name();
-        let mut config = match (&self.endpoint, &self.conformance_url) {
-            (Some(endpoint), Some(conformance)) => {
-                let Some(token) = self.admin_token.clone().filter(|token| !token.is_empty()) else {
-                    bail!("`--admin-token` (or `KANA_ADMIN_TOKEN`) is required with `--endpoint`");
-                };
-                HttpConfig::new(endpoint.clone(), conformance.clone(), token)
-            }
-            _ => {
+        let mut config = match self.target.endpoint_config()? {
+            Some(config) => config,
+            None => {
                 let token = format!("local-{:016x}", rand::random::<u64>());
                 let service =
                     ServiceConfig { admin_token: Some(token), ..ServiceConfig::default() };
@@ -147,19 +128,11 @@ impl CertifyArgs {
         config.timeout = timeout;
         config.retries = self.retries;
         config.deadline = Some(deadline);
-        let (described, replay) = match &self.endpoint {
-            Some(endpoint) => (
-                endpoint.clone(),
-                format!(
-                    "{program} certify --endpoint {endpoint} --conformance-url {}",
-                    self.conformance_url.as_deref().unwrap_or_default()
-                ),
-            ),
-            None => (
-                format!("the reference destination at {}", config.ingest_url),
-                format!("{program} certify"),
-            ),
+        let described = match &self.target.endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => format!("the reference destination at {}", config.ingest_url),
         };
+        let replay = format!("{} certify{}", program_name(), self.target.replay_options());
         Ok((Box::new(Http::new(config)?), described, replay))
     }
 
@@ -179,13 +152,6 @@ impl CertifyArgs {
 
 fn jobs_range() -> clap::builder::RangedI64ValueParser<u16> {
     clap::value_parser!(u16).range(1..=256)
-}
-
-fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|duration| !duration.is_zero())
-        .with_context(|| format!("`{option}` must be a positive number of seconds, got {value}"))
 }
 
 /// How this program was started, for replay commands: through cargo or as an installed binary.

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -10,7 +9,9 @@ use console::Style;
 use kana_harness::certify::Exit;
 use kana_harness::docs::{self, DocsError, DocumentReport};
 use kana_harness::generate::stable_hash;
-use kana_harness::target::{Http, HttpConfig, InProcess, Target};
+use kana_harness::target::{Http, InProcess, Target};
+
+use super::target_args::TargetArgs;
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -19,26 +20,13 @@ pub struct DocsArgs {
     #[arg(value_name = "FILE.md", required = true)]
     files: Vec<PathBuf>,
 
-    /// Check against an implementation's ingest URL instead of the in-process reference.
-    #[arg(long, value_name = "URL", requires = "conformance_url")]
-    endpoint: Option<String>,
-
-    /// The base URL of that implementation's conformance API.
-    #[arg(long, value_name = "URL", requires = "endpoint")]
-    conformance_url: Option<String>,
-
-    /// The conformance API's admin token. Never printed.
-    #[arg(long, value_name = "TOKEN", env = "KANA_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
 
     /// Seed for generated values (message ids, timestamps); derived from each file's path when
     /// not given.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-
-    /// Seconds one HTTP request may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    timeout: f64,
 
     /// Also write the findings and per-example results as JSON here.
     #[arg(long, value_name = "PATH")]
@@ -86,20 +74,10 @@ impl DocsArgs {
     }
 
     fn target(&self) -> anyhow::Result<Box<dyn Target>> {
-        let (Some(endpoint), Some(conformance)) = (&self.endpoint, &self.conformance_url) else {
-            return Ok(Box::new(InProcess::new()));
-        };
-        let Some(token) = self.admin_token.clone().filter(|token| !token.is_empty()) else {
-            bail!("`--admin-token` (or `KANA_ADMIN_TOKEN`) is required with `--endpoint`");
-        };
-        let mut config = HttpConfig::new(endpoint.clone(), conformance.clone(), token);
-        config.timeout = Duration::try_from_secs_f64(self.timeout)
-            .ok()
-            .filter(|timeout| !timeout.is_zero())
-            .with_context(|| {
-                format!("`--timeout` must be a positive number of seconds, got {}", self.timeout)
-            })?;
-        Ok(Box::new(Http::new(config)?))
+        match self.target.endpoint_config()? {
+            Some(config) => Ok(Box::new(Http::new(config)?)),
+            None => Ok(Box::new(InProcess::new())),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod certify;
 mod docs;
+mod target_args;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
