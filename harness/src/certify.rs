@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::render::render;
-use crate::run::{RunError, default_seed, run};
+use crate::run::{RunError, default_seed, run_with_transport};
 use crate::scenario::Scenario;
 use crate::snapshot;
 use crate::target::Target;
@@ -55,6 +55,8 @@ pub struct ScenarioReport {
     pub about: String,
     pub verdict: Verdict,
     pub duration_ms: u128,
+    /// A string in JSON: seeds use all 64 bits, more than a JavaScript number holds exactly.
+    #[serde(serialize_with = "as_string")]
     pub seed: u64,
     /// Steps whose status differs from the scenario's `expect`, and state lists out of canonical
     /// order.
@@ -213,8 +215,9 @@ fn certify_one(target: &dyn Target, scenario: &Scenario, options: &Options) -> S
     }
 
     let started = Instant::now();
-    let outcome = run(target, scenario, seed);
+    let (outcome, transport) = run_with_transport(target, scenario, seed);
     report.duration_ms = started.elapsed().as_millis();
+    report.transport = transport;
     let transcript = match outcome {
         Ok(transcript) => transcript,
         Err(error @ (RunError::Target(_) | RunError::Scenario { .. })) => {
@@ -224,7 +227,6 @@ fn certify_one(target: &dyn Target, scenario: &Scenario, options: &Options) -> S
         }
     };
 
-    report.transport = transcript.transport.clone();
     report.expectations = transcript.problems();
     let rendered = render(scenario, &transcript);
     match snapshot::read(&snapshot::path(&options.snapshots, &scenario.name)) {
@@ -346,4 +348,8 @@ pub fn failure_text(report: &ScenarioReport) -> String {
         text.push_str(diff);
     }
     text
+}
+
+fn as_string<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }

@@ -7,6 +7,7 @@
 
 pub mod certify;
 pub mod docs;
+pub mod families;
 pub mod generate;
 pub mod render;
 pub mod run;

@@ -88,7 +88,32 @@ pub fn default_seed(scenario: &Scenario) -> u64 {
 
 /// Runs `scenario` against `target` in a fresh workspace.
 pub fn run(target: &dyn Target, scenario: &Scenario, seed: u64) -> Result<Transcript, RunError> {
-    let workspace = target.create_workspace()?;
+    run_with_transport(target, scenario, seed).0
+}
+
+/// Like [`run`], and also the transport's notes (retries, waits) when the run fails part-way, so
+/// a report can show what the transport went through before it gave up.
+pub fn run_with_transport(
+    target: &dyn Target,
+    scenario: &Scenario,
+    seed: u64,
+) -> (Result<Transcript, RunError>, Vec<String>) {
+    let workspace = match target.create_workspace() {
+        Ok(workspace) => workspace,
+        Err(error) => return (Err(error.into()), Vec::new()),
+    };
+    // A clone shares the notes, so they survive a failure inside the run.
+    let notes = workspace.clone();
+    let outcome = run_in(target, scenario, seed, workspace);
+    (outcome, notes.notes())
+}
+
+fn run_in(
+    target: &dyn Target,
+    scenario: &Scenario,
+    seed: u64,
+    workspace: TargetWorkspace,
+) -> Result<Transcript, RunError> {
     let mut runner = Runner {
         target,
         workspace,

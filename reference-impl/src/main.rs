@@ -46,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
         .init();
 
-    let Command::Serve(args) = Cli::parse().command;
+    let Command::Serve(mut args) = Cli::parse().command;
+    args.admin_token = args.admin_token.filter(|token| !token.is_empty());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -13,7 +13,7 @@ fn workspace() -> TestWorkspace {
 }
 
 /// The usage of `feature` by `user`, or `None` when nothing counts towards it.
-fn usage(workspace: &TestWorkspace, user: &str, feature: &str) -> Option<i64> {
+fn usage(workspace: &TestWorkspace, user: &str, feature: &str) -> Option<i128> {
     workspace.state().usage.get(user).and_then(|features| features.get(feature)).copied()
 }
 
@@ -276,7 +276,7 @@ fn a_rule_with_an_empty_feature_or_event_is_refused() {
 // --- delta --------------------------------------------------------------------------------------
 
 /// The usage one Track with this `delta` adds to `messages`.
-fn usage_of_delta(delta: Value) -> Option<i64> {
+fn usage_of_delta(delta: Value) -> Option<i128> {
     let mut workspace = workspace();
     workspace.track("u1", "Message Sent", json!({"featureId": "messages", "delta": delta}));
     usage(&workspace, "u1", "messages")
@@ -305,16 +305,55 @@ fn whole_number_deltas_are_accepted_in_every_form() {
 #[test]
 fn whole_deltas_beyond_the_usage_range_are_refused_with_the_range() {
     let mut workspace = workspace();
-    let range = format!("between {} and {}", i64::MIN, i64::MAX);
-    for (delta, shown) in [
-        (json!(u64::MAX), "18446744073709551615".to_owned()),
-        (json!(1e300), "1e+300".to_owned()),
-        (json!("99999999999999999999"), "the string \"99999999999999999999\"".to_owned()),
+    let expected = format!("`properties.delta` must be between {} and {}", i64::MIN, i64::MAX);
+    for delta in [
+        json!(u64::MAX),
+        json!(1e300),
+        json!("99999999999999999999"),
+        json!("-9223372036854775809"),
+        json!("9223372036854775808.00"),
     ] {
         let properties = json!({"featureId": "messages", "delta": delta});
         let message = workspace.reject(&track("m-big", "u1", "Message Sent", properties));
-        assert_eq!(message, format!("`properties.delta` must be {range}, got {shown}"));
+        assert_eq!(message, expected, "{delta}");
     }
+}
+
+#[test]
+fn whole_number_strings_are_read_exactly_without_rounding_through_a_float() {
+    assert_eq!(usage_of_delta(json!("12345678901234567.0")), Some(12_345_678_901_234_567));
+    assert_eq!(usage_of_delta(json!("+4")), Some(4));
+    assert_eq!(usage_of_delta(json!("-9223372036854775808")), Some(i128::from(i64::MIN)));
+}
+
+#[test]
+fn strings_with_exponents_or_bare_dots_are_not_whole_numbers() {
+    let mut workspace = workspace();
+    for text in ["1e3", "2.", ".0", "1.50", "- 2", "0x10"] {
+        let properties = json!({"featureId": "messages", "delta": text});
+        let message = workspace.reject(&track("m-odd", "u1", "Message Sent", properties));
+        let expected =
+            format!("`properties.delta` must be a whole number, got the string {text:?}");
+        assert_eq!(message, expected);
+    }
+}
+
+#[test]
+fn totals_are_exact_beyond_the_range_of_one_delta_whatever_the_order() {
+    let deltas = [i64::MAX, 1, i64::MIN];
+    let mut forward = workspace();
+    let mut backward = workspace();
+    for (index, delta) in deltas.iter().enumerate() {
+        let properties = json!({"featureId": "messages", "delta": delta});
+        forward.accept(&track(&format!("f{index}"), "u1", "Message Sent", properties));
+    }
+    for (index, delta) in deltas.iter().rev().enumerate() {
+        let properties = json!({"featureId": "messages", "delta": delta});
+        backward.accept(&track(&format!("b{index}"), "u1", "Message Sent", properties));
+    }
+
+    assert_eq!(usage(&forward, "u1", "messages"), Some(0));
+    assert_eq!(usage(&backward, "u1", "messages"), Some(0));
 }
 
 #[test]

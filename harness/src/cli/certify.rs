@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kana_harness::certify::{
     self, JsonReport, Options, Progress, ScenarioReport, Selection, Shard, Verdict,
 };
+use kana_harness::families;
 use kana_harness::scenario::Scenario;
 use kana_harness::snapshot::{DiffLine, classify};
 use kana_harness::target::{Http, Target};
@@ -27,6 +28,7 @@ pub struct CertifyArgs {
     target: TargetArgs,
 
     /// Folder of scenario files [default: `scenarios/` here, or in the harness's repository].
+    /// Without this option the generated families (the identify decision matrix) run too.
     #[arg(long, value_name = "DIR")]
     scenarios: Option<PathBuf>,
 
@@ -54,7 +56,8 @@ pub struct CertifyArgs {
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
 
-    /// How often a request is retried after a connection error, a timeout, 429 or 5xx.
+    /// How often a request is retried after a connection error, a timeout, 429, or a 5xx other
+    /// than 501 (the destination's final answer to an unsupported message type).
     #[arg(long, value_name = "N", default_value_t = 3)]
     retries: u32,
 
@@ -79,13 +82,22 @@ impl CertifyArgs {
             Selection { filters: self.filter.clone(), exact: self.exact, shard: self.shard };
 
         // Everything that can be wrong with the input is found before the target is contacted.
-        let scenarios = Scenario::load_dir(&scenarios_dir)?;
+        let mut scenarios = Scenario::load_dir(&scenarios_dir)?;
+        if self.scenarios.is_none() {
+            scenarios.extend(families::all());
+            scenarios.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         let scenarios = selection.apply(scenarios);
         if scenarios.is_empty() {
             bail!("no scenario in {} matches the selection", scenarios_dir.display());
         }
         if let Err(problems) = certify::check_snapshots(&scenarios, &snapshots_dir) {
             bail!("{}", problems.join("\n"));
+        }
+        // Report files are created now, so an unwritable path fails before any scenario runs.
+        for path in self.junit.iter().chain(&self.json) {
+            std::fs::write(path, "")
+                .with_context(|| format!("cannot write a report to {}", path.display()))?;
         }
         let timeout = self.target.timeout()?;
         let deadline = Instant::now() + seconds("--deadline", self.deadline)?;
@@ -98,7 +110,11 @@ impl CertifyArgs {
             deadline,
             replay_prefix,
         };
-        eprintln!("certifying {described}: {} scenarios, {} at a time", scenarios.len(), self.jobs);
+        let count = match scenarios.len() {
+            1 => "1 scenario".to_owned(),
+            n => format!("{n} scenarios"),
+        };
+        eprintln!("certifying {described}: {count}, {} at a time", self.jobs);
 
         let progress = HumanProgress::new(scenarios.len());
         let reports = certify::certify(target.as_ref(), &scenarios, &options, &progress);
@@ -130,9 +146,17 @@ impl CertifyArgs {
         config.deadline = Some(deadline);
         let described = match &self.target.endpoint {
             Some(endpoint) => endpoint.clone(),
-            None => format!("the reference destination at {}", config.ingest_url),
+            None => {
+                eprintln!("the reference destination listens on {}", config.ingest_url);
+                "the reference destination".to_owned()
+            }
         };
-        let replay = format!("{} certify{}", program_name(), self.target.replay_options());
+        let mut replay = format!("{} certify{}", program_name(), self.target.replay_options());
+        for (option, dir) in [("--scenarios", &self.scenarios), ("--snapshots", &self.snapshots)] {
+            if let Some(dir) = dir {
+                replay.push_str(&format!(" {option} {}", dir.display()));
+            }
+        }
         Ok((Box::new(Http::new(config)?), described, replay))
     }
 

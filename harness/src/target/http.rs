@@ -168,8 +168,7 @@ impl Http {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(retry_after);
         let text = response.text().map_err(unreachable)?;
         Ok(Answer { status, retry_after, text })
     }
@@ -277,6 +276,24 @@ impl Target for Http {
     }
 }
 
+/// The longest `Retry-After` the harness honours; the run's deadline bounds it further.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// `Retry-After` as seconds (`120`) or as an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`),
+/// capped at [`MAX_RETRY_AFTER`].
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+            let seconds = at.as_second().saturating_sub(jiff::Timestamp::now().as_second());
+            Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// Statuses that mean "try again later": 429 and 5xx, except 501, which is the destination's
 /// final answer to a message type it does not support.
 fn retryable(status: u16) -> bool {
@@ -326,4 +343,26 @@ fn spawn_reference(service: ServiceConfig) -> std::io::Result<SocketAddr> {
         .name("kana-reference".to_owned())
         .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
     Ok(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date_and_capped() {
+        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("3600"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon"), None);
+    }
+
+    #[test]
+    fn only_429_and_5xx_other_than_501_are_retried() {
+        let retried: Vec<u16> = [200, 400, 404, 429, 500, 501, 502, 503]
+            .into_iter()
+            .filter(|s| retryable(*s))
+            .collect();
+        assert_eq!(retried, vec![429, 500, 502, 503]);
+    }
 }

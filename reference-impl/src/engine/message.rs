@@ -157,39 +157,52 @@ fn feature_id(value: Option<&Value>) -> Result<Option<String>, IngestError> {
     }
 }
 
-/// Usage is counted in whole units, as Kana's usage API takes them. A whole number written as a
-/// string, or with a zero fraction, is unambiguous and accepted; a fraction would have to be
-/// rounded into a different bill, so it is refused instead.
+/// Usage is counted in whole units, as Kana's usage API takes them. A whole number is accepted as
+/// a JSON integer, as a JSON number with a zero fraction (`2.0`), or as a string holding digits
+/// with an optional sign and zero fraction (`"3"`, `" -2 "`, `"2.0"`). A fraction would have to be
+/// rounded into a different bill, so it is refused, and so is anything the 64-bit usage counter
+/// cannot hold.
 fn delta(value: Option<&Value>) -> Result<i64, IngestError> {
     const FIELD: &str = "properties.delta";
-    let (parsed, shown) = match value {
-        None | Some(Value::Null) => return Ok(1),
-        Some(Value::Number(number)) => match number.as_i64() {
-            Some(whole) => return Ok(whole),
-            None => (number.as_f64(), number.to_string()),
-        },
-        Some(Value::String(text)) => match text.trim().parse::<i64>() {
-            Ok(whole) => return Ok(whole),
-            Err(_) => (text.trim().parse::<f64>().ok(), describe(value.unwrap_or(&Value::Null))),
-        },
-        Some(other) => return Err(must_be(FIELD, "a whole number", other)),
-    };
-    match parsed {
-        Some(float) if float.is_finite() && float.fract() == 0.0 => {
-            // Both bounds are exclusive: `i64::MAX as f64` rounds up to 2^63, which is out of
-            // range, and a float equal to -2^63 may be a rounded value from below the range (an
-            // exact -2^63 still arrives as an integer and is accepted above).
-            if float > i64::MIN as f64 && float < i64::MAX as f64 {
-                Ok(float as i64)
-            } else {
-                Err(IngestError::field(
-                    FIELD,
-                    format!("must be between {} and {}, got {shown}", i64::MIN, i64::MAX),
-                ))
+    let out_of_range =
+        || IngestError::field(FIELD, format!("must be between {} and {}", i64::MIN, i64::MAX));
+    let not_whole =
+        |shown: String| IngestError::field(FIELD, format!("must be a whole number, got {shown}"));
+    match value {
+        None | Some(Value::Null) => Ok(1),
+        Some(Value::Number(number)) => {
+            if let Some(whole) = number.as_i64() {
+                return Ok(whole);
             }
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            if !float.is_finite() || float.fract() != 0.0 {
+                return Err(not_whole(number.to_string()));
+            }
+            // Both bounds are exclusive: `i64::MAX as f64` rounds up to 2^63, out of range, and
+            // a float at -2^63 may be a value from below the range, rounded.
+            let in_range = float > i64::MIN as f64 && float < i64::MAX as f64;
+            if in_range { Ok(float as i64) } else { Err(out_of_range()) }
         }
-        _ => Err(IngestError::field(FIELD, format!("must be a whole number, got {shown}"))),
+        Some(Value::String(text)) => match whole_number_text(text.trim()) {
+            Some(Some(whole)) => Ok(whole),
+            Some(None) => Err(out_of_range()),
+            None => Err(not_whole(describe(value.unwrap_or(&Value::Null)))),
+        },
+        Some(other) => Err(must_be(FIELD, "a whole number", other)),
     }
+}
+
+/// Reads `-12`, `+4` or `2.000` exactly, without going through a float: `Some(None)` for a whole
+/// number too large for 64 bits, `None` for anything that is not a whole number written out.
+fn whole_number_text(text: &str) -> Option<Option<i64>> {
+    let (integer, fraction) = match text.split_once('.') {
+        Some((integer, fraction)) => (integer, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = integer.strip_prefix(['+', '-']).unwrap_or(integer);
+    let whole_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let zero_fraction = fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b == b'0'));
+    (whole_digits && zero_fraction).then(|| integer.parse::<i64>().ok())
 }
 
 fn required_string(

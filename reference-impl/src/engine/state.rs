@@ -17,8 +17,9 @@ pub struct CanonicalState {
     pub features: Vec<String>,
     /// Users with an `id` sorted by it, then users without one sorted by billing id.
     pub users: Vec<UserState>,
-    /// Usage totals: user id, then feature id, then the sum of the mapped events' deltas.
-    pub usage: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Usage totals: user id, then feature id, then the sum of the mapped events' deltas. Sums
+    /// are exact (128-bit), so they never depend on the order events arrived in.
+    pub usage: BTreeMap<String, BTreeMap<String, i128>>,
     /// How many accepted messages the workspace holds.
     pub events: EventCounts,
     /// Stored Track events that count towards no feature yet, sorted by `messageId`.
@@ -27,13 +28,18 @@ pub struct CanonicalState {
     pub flags: Flags,
 }
 
-/// One user. Absent fields are `null`, so every user shows the same four keys.
+/// One user. Absent fields are `null`, so every user shows the same four keys; a state that
+/// leaves a key out is not canonical and does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserState {
+    #[serde(deserialize_with = "Option::deserialize")]
     pub id: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
     pub name: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
     pub email: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
     pub billing_id: Option<String>,
 }
 

@@ -47,7 +47,7 @@ pub(crate) struct Tracks {
     rules_for_any_event: Vec<usize>,
     waiting_for_rule: HashMap<String, BTreeSet<usize>>,
     waiting_for_feature: HashMap<String, BTreeSet<usize>>,
-    usage: BTreeMap<String, BTreeMap<String, i64>>,
+    usage: BTreeMap<String, BTreeMap<String, i128>>,
     mapped: u64,
     faults: Faults,
 }
@@ -69,7 +69,7 @@ impl Tracks {
         self.features.contains(id)
     }
 
-    pub fn usage(&self) -> &BTreeMap<String, BTreeMap<String, i64>> {
+    pub fn usage(&self) -> &BTreeMap<String, BTreeMap<String, i128>> {
         &self.usage
     }
 
@@ -214,8 +214,9 @@ impl Tracks {
             Some(total) => total,
             None => totals.entry(feature.to_owned()).or_insert(0),
         };
-        // Totals saturate rather than wrap: no real usage reaches 2^63 units.
-        *total = total.saturating_add(event.delta);
+        // Deltas are 64-bit and totals 128-bit, so no sum of stored events can overflow, and a
+        // total never depends on the order its events arrived in.
+        *total += i128::from(event.delta);
         self.mapped += 1;
     }
 }

@@ -39,14 +39,20 @@ pub(super) const MAX_CONFORMANCE_BODY: usize = 64 * 1024 * 1024;
 /// every other error of the API.
 impl From<PathRejection> for Refusal {
     fn from(rejection: PathRejection) -> Self {
-        Refusal::new(rejection.status().as_u16(), rejection.body_text())
+        Refusal::new(rejection.status().as_u16(), lowercase_first(&rejection.body_text()))
     }
 }
 
 impl From<BytesRejection> for Refusal {
     fn from(rejection: BytesRejection) -> Self {
-        Refusal::new(rejection.status().as_u16(), rejection.body_text())
+        Refusal::new(rejection.status().as_u16(), lowercase_first(&rejection.body_text()))
     }
+}
+
+/// axum words its refusals as sentences; every other refusal here is a lowercase fragment.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 async fn require_admin(
