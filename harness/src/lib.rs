@@ -9,9 +9,11 @@ pub mod certify;
 pub mod docs;
 pub mod families;
 pub mod generate;
+mod prepare;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod simulate;
 pub mod snapshot;
 pub mod target;
 

@@ -5,15 +5,13 @@
 //! then *executed*; a shuffled group is prepared in declared order and executed in the seeded
 //! shuffled order, so the messages themselves do not depend on the delivery order.
 
-use std::collections::HashMap;
-
 use kana_reference::CanonicalState;
-use kana_reference::engine::{BillingCustomer, RuleSpec};
-use serde_json::{Map, Value};
+use kana_reference::engine::RuleSpec;
 
 use crate::generate::{Generator, stable_hash};
+use crate::prepare::{Preparer, Request};
 use crate::scenario::{Customer, Raw, RuleStep, Scenario, Send, Step};
-use crate::target::{Delivery, Reply, Target, TargetError, TargetWorkspace};
+use crate::target::{Reply, Target, TargetError, TargetWorkspace};
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,18 +112,13 @@ fn run_in(
     seed: u64,
     workspace: TargetWorkspace,
 ) -> Result<Transcript, RunError> {
-    let mut runner = Runner {
-        target,
-        workspace,
-        generator: Generator::new(seed),
-        named: HashMap::new(),
-        records: Vec::new(),
-    };
+    let mut runner =
+        Runner { target, workspace, preparer: Preparer::new(seed), records: Vec::new() };
     // Identifiers and secrets the target hands out never reach a snapshot or a report, even if
     // an implementation echoes them in an error message.
     let (id, key) = (runner.workspace.id.clone(), runner.workspace.api_key.clone());
-    runner.generator.remember(&id, "{workspace}".to_owned());
-    runner.generator.remember(&key, "{apiKey}".to_owned());
+    runner.preparer.generator().remember(&id, "{workspace}".to_owned());
+    runner.preparer.generator().remember(&key, "{apiKey}".to_owned());
 
     runner.given(scenario)?;
     for (index, step) in scenario.file.steps.iter().enumerate() {
@@ -134,50 +127,33 @@ fn run_in(
 
     let state = target.state(&runner.workspace)?;
     let order_problems = order_problems(&state);
-    let state = redact_state(&runner.generator, &state);
+    let state = redact_state(runner.preparer.generator(), &state);
     let transport = runner.workspace.notes();
     Ok(Transcript { steps: runner.records, state, transport, order_problems })
-}
-
-/// A step ready to execute.
-#[derive(Debug, Clone)]
-enum Prepared {
-    Deliver(Delivery),
-    Feature(String),
-    Rule(RuleSpec),
-    Import(Vec<BillingCustomer>),
 }
 
 struct Runner<'a> {
     target: &'a dyn Target,
     workspace: TargetWorkspace,
-    generator: Generator,
-    /// Deliveries of named steps, for `redeliver`.
-    named: HashMap<String, Delivery>,
+    preparer: Preparer,
     records: Vec<StepRecord>,
 }
 
 impl Runner<'_> {
     fn given(&mut self, scenario: &Scenario) -> Result<(), RunError> {
         let given = &scenario.file.given;
-        let mut setup = Vec::new();
-        for feature in &given.features {
-            setup.push((Prepared::Feature(feature.clone()), format!("feature `{feature}`")));
-        }
-        for rule in &given.rules {
-            let prepared = self.rule(rule).map_err(|message| scenario_error("given", message))?;
-            setup.push((prepared, format!("rule {}", rule_summary(rule))));
-        }
+        // The preparer returns the set-up calls in this same order.
+        let mut summaries: Vec<String> =
+            given.features.iter().map(|feature| format!("feature `{feature}`")).collect();
+        summaries.extend(given.rules.iter().map(|rule| format!("rule {}", rule_summary(rule))));
         if !given.billing_customers.is_empty() {
-            let prepared = self
-                .customers(&given.billing_customers)
-                .map_err(|message| scenario_error("given", message))?;
-            let summary =
-                format!("billing customers {}", customers_summary(&given.billing_customers));
-            setup.push((prepared, summary));
+            let customers = customers_summary(&given.billing_customers);
+            summaries.push(format!("billing customers {customers}"));
         }
-        for (index, (prepared, summary)) in setup.into_iter().enumerate() {
-            self.execute_and_record(prepared, format!("g{}", index + 1), summary, None)?;
+        let requests =
+            self.preparer.given(given).map_err(|message| scenario_error("given", message))?;
+        for (index, (request, summary)) in requests.into_iter().zip(summaries).enumerate() {
+            self.execute_and_record(request, format!("g{}", index + 1), summary, None)?;
         }
         Ok(())
     }
@@ -199,17 +175,14 @@ impl Runner<'_> {
             prepared.push((inner_label, step, summary, expected));
         }
         let mut order: Vec<usize> = (0..prepared.len()).collect();
-        self.generator.shuffle(&mut order);
+        self.preparer.shuffle(&mut order);
         let mut replies: Vec<Option<Reply>> = vec![None; prepared.len()];
         for index in order {
-            replies[index] = Some(self.execute(&prepared[index].1)?);
+            replies[index] = Some(prepared[index].1.send(self.target, &self.workspace)?);
         }
         self.records.push(StepRecord {
             label: label.clone(),
-            summary: format!(
-                "shuffled: the {} steps below, delivered in a seeded random order",
-                group.len()
-            ),
+            summary: summary(step),
             reply: Reply { status: 0, message: None },
             expected: None,
         });
@@ -222,178 +195,67 @@ impl Runner<'_> {
 
     fn execute_and_record(
         &mut self,
-        prepared: Prepared,
+        request: Request,
         label: String,
         summary: String,
         expected: Option<u16>,
     ) -> Result<(), RunError> {
-        let reply = self.execute(&prepared)?;
+        let reply = request.send(self.target, &self.workspace)?;
         let reply = self.redact_reply(reply);
         self.records.push(StepRecord { label, summary, reply, expected });
         Ok(())
     }
 
-    fn execute(&self, prepared: &Prepared) -> Result<Reply, TargetError> {
-        let (target, workspace) = (self.target, &self.workspace);
-        match prepared {
-            Prepared::Deliver(delivery) => target.deliver(workspace, delivery),
-            Prepared::Feature(id) => target.create_feature(workspace, id),
-            Prepared::Rule(rule) => target.create_rule(workspace, rule),
-            Prepared::Import(customers) => target.import_billing_customers(workspace, customers),
-        }
-    }
-
-    fn redact_reply(&self, reply: Reply) -> Reply {
-        let message = reply.message.map(|message| self.generator.redact(&message));
+    fn redact_reply(&mut self, reply: Reply) -> Reply {
+        let generator = self.preparer.generator();
+        let message = reply.message.map(|message| generator.redact(&message));
         Reply { status: reply.status, message }
     }
 
+    /// The request of a step, what the snapshot says it sent, and its expected status.
     fn prepare(
         &mut self,
         step: &Step,
         label: &str,
-    ) -> Result<(Prepared, String, Option<u16>), String> {
-        Ok(match step {
-            Step::Identify(send) => (
-                self.message("identify", send, label)?,
-                send_summary("identify", send),
-                send.expect,
-            ),
-            Step::Track(send) => {
-                (self.message("track", send, label)?, send_summary("track", send), send.expect)
-            }
-            Step::Message(send) => {
-                let kind = send.kind.clone().unwrap_or_default();
-                (self.message(&kind, send, label)?, send_summary(&kind, send), send.expect)
-            }
-            Step::Raw(raw) => (self.raw(raw)?, raw_summary(raw), raw.expect),
-            Step::CreateFeature(feature) => (
-                Prepared::Feature(self.generator.fill(&feature.id)?),
-                format!("create feature `{}`", feature.id),
-                feature.expect,
-            ),
-            Step::CreateRule(rule) => {
-                (self.rule(rule)?, format!("create rule {}", rule_summary(rule)), rule.expect)
-            }
-            Step::ImportBillingCustomers(import) => (
-                self.customers(&import.customers)?,
-                format!("import billing customers {}", customers_summary(&import.customers)),
-                import.expect,
-            ),
-            Step::Redeliver(redeliver) => {
-                let delivery = self.named.get(&redeliver.step).cloned().ok_or_else(|| {
-                    format!("`redeliver` names `{}`, which has not been delivered", redeliver.step)
-                })?;
-                (
-                    Prepared::Deliver(delivery),
-                    format!("redeliver `{}`", redeliver.step),
-                    redeliver.expect,
-                )
-            }
-            Step::Shuffled(_) => return Err("`shuffled` groups cannot be nested".to_owned()),
-        })
+    ) -> Result<(Request, String, Option<u16>), String> {
+        let request = self.preparer.step_labelled(step, Some(label))?;
+        Ok((request, summary(step), expected(step)))
     }
+}
 
-    /// Builds a full Segment message around what the step states.
-    fn message(&mut self, kind: &str, send: &Send, label: &str) -> Result<Prepared, String> {
-        let user = send.user.as_deref().map(|name| self.generator.person(name));
-        let anonymous = send.anonymous.as_deref().map(|name| self.generator.person(name));
-        let mut body = self.generator.envelope(kind, user.as_ref(), anonymous.as_ref());
-        let message_id = body["messageId"].as_str().unwrap_or_default().to_owned();
-        let label = send.name.as_deref().unwrap_or(label);
-        self.generator.remember(&message_id, format!("{{msg:{label}}}"));
-
-        if let Some(traits) = &send.traits {
-            body.insert("traits".into(), self.generator.fill_value(traits)?);
+/// What a step sent, in the scenario's own placeholder terms.
+fn summary(step: &Step) -> String {
+    match step {
+        Step::Identify(send) => send_summary("identify", send),
+        Step::Track(send) => send_summary("track", send),
+        Step::Message(send) => send_summary(send.kind.as_deref().unwrap_or_default(), send),
+        Step::Raw(raw) => raw_summary(raw),
+        Step::CreateFeature(feature) => format!("create feature `{}`", feature.id),
+        Step::CreateRule(rule) => format!("create rule {}", rule_summary(rule)),
+        Step::ImportBillingCustomers(import) => {
+            format!("import billing customers {}", customers_summary(&import.customers))
         }
-        if let Some(event) = &send.event {
-            body.insert("event".into(), self.generator.fill(event)?.into());
+        Step::Redeliver(redeliver) => format!("redeliver `{}`", redeliver.step),
+        Step::Shuffled(group) => {
+            format!("shuffled: the {} steps below, delivered in a seeded random order", group.len())
         }
-        if let Some(properties) = &send.properties {
-            body.insert("properties".into(), self.generator.fill_value(properties)?);
-        }
-        for (key, value) in &send.fields {
-            body.insert(key.clone(), self.generator.fill_value(value)?);
-        }
-        for key in &send.omit {
-            body.remove(key);
-        }
-        let bytes = match send.pad_to {
-            Some(size) => padded(body, size)?,
-            None => serde_json::to_vec(&body).expect("a JSON map always serialises"),
-        };
-        Ok(self.delivery(send.name.as_deref(), Delivery { auth: send.auth, body: bytes }))
     }
+}
 
-    fn raw(&mut self, raw: &Raw) -> Result<Prepared, String> {
-        let body = self.generator.fill(&raw.body)?.into_bytes();
-        Ok(self.delivery(raw.name.as_deref(), Delivery { auth: raw.auth, body }))
-    }
-
-    fn delivery(&mut self, name: Option<&str>, delivery: Delivery) -> Prepared {
-        if let Some(name) = name {
-            self.named.insert(name.to_owned(), delivery.clone());
-        }
-        Prepared::Deliver(delivery)
-    }
-
-    fn rule(&mut self, rule: &RuleStep) -> Result<Prepared, String> {
-        let mut properties = std::collections::BTreeMap::new();
-        for (path, value) in &rule.properties {
-            properties.insert(self.generator.fill(path)?, self.generator.fill_value(value)?);
-        }
-        let event = rule.event.as_deref().map(|event| self.generator.fill(event)).transpose()?;
-        Ok(Prepared::Rule(RuleSpec {
-            feature: self.generator.fill(&rule.feature)?,
-            event,
-            properties,
-        }))
-    }
-
-    fn customers(&mut self, customers: &[Customer]) -> Result<Prepared, String> {
-        let mut filled = Vec::new();
-        for customer in customers {
-            filled.push(match customer {
-                Customer::Person(name) => {
-                    let person = self.generator.person(name);
-                    BillingCustomer {
-                        billing_id: person.billing,
-                        email: Some(person.email),
-                        name: Some(person.name),
-                    }
-                }
-                Customer::Fields(fields) => BillingCustomer {
-                    billing_id: self.generator.fill(&fields.billing_id)?,
-                    email: fields
-                        .email
-                        .as_deref()
-                        .map(|email| self.generator.fill(email))
-                        .transpose()?,
-                    name: fields
-                        .name
-                        .as_deref()
-                        .map(|name| self.generator.fill(name))
-                        .transpose()?,
-                },
-            });
-        }
-        Ok(Prepared::Import(filled))
+fn expected(step: &Step) -> Option<u16> {
+    match step {
+        Step::Identify(send) | Step::Track(send) | Step::Message(send) => send.expect,
+        Step::Raw(raw) => raw.expect,
+        Step::CreateFeature(feature) => feature.expect,
+        Step::CreateRule(rule) => rule.expect,
+        Step::ImportBillingCustomers(import) => import.expect,
+        Step::Redeliver(redeliver) => redeliver.expect,
+        Step::Shuffled(_) => None,
     }
 }
 
 fn scenario_error(label: &str, message: String) -> RunError {
     RunError::Scenario { label: label.to_owned(), message }
-}
-
-/// Serialises `body` with a filler field so that it is exactly `size` bytes long.
-fn padded(mut body: Map<String, Value>, size: usize) -> Result<Vec<u8>, String> {
-    body.insert("_padding".into(), Value::String(String::new()));
-    let base = serde_json::to_vec(&body).expect("a JSON map always serialises").len();
-    let filler = size.checked_sub(base).ok_or_else(|| {
-        format!("`pad_to: {size}` is smaller than the message itself ({base} bytes)")
-    })?;
-    body.insert("_padding".into(), Value::String("x".repeat(filler)));
-    Ok(serde_json::to_vec(&body).expect("a JSON map always serialises"))
 }
 
 /// Checks the ordering rules of the canonical state on the state as the target sent it.

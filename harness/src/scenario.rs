@@ -114,7 +114,7 @@ pub struct Send {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pad_to: Option<usize>,
     /// How the delivery authenticates; `basic` unless stated.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Auth::is_basic")]
     pub auth: Auth,
 }
 
@@ -127,7 +127,7 @@ pub struct Raw {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<u16>,
     pub body: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Auth::is_basic")]
     pub auth: Auth,
 }
 
@@ -359,6 +359,13 @@ fn serialize_spanned_steps<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_seq(steps.iter().map(|step| &step.value))
+}
+
+impl Auth {
+    /// Whether this is the default, which scenario files leave unsaid.
+    pub fn is_basic(&self) -> bool {
+        *self == Self::Basic
+    }
 }
 
 impl fmt::Display for Auth {

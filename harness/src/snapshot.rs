@@ -100,3 +100,21 @@ pub fn classify(line: &str) -> DiffLine<'_> {
         _ => DiffLine::Same(line),
     }
 }
+
+/// Writes a snapshot in insta's format for a rendering nobody has reviewed yet, such as the
+/// reference's result on a simulated scenario, so that certification can judge targets against it
+/// before a person moves it into `snapshots/`.
+pub fn write_pending(
+    path: &Path,
+    source: &str,
+    description: &str,
+    rendering: &str,
+) -> std::io::Result<()> {
+    // A JSON string is a valid YAML scalar, whatever the description holds.
+    let description = serde_json::to_string(description).expect("a string always serialises");
+    let rendering = rendering.trim_end();
+    std::fs::write(
+        path,
+        format!("---\nsource: {source}\ndescription: {description}\n---\n{rendering}\n"),
+    )
+}

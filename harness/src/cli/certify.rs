@@ -20,7 +20,7 @@ use kana_harness::target::{Http, Target};
 use kana_reference::service::ServiceConfig;
 
 use super::default_dir;
-use super::target_args::{TargetArgs, seconds};
+use super::target_args::{TargetArgs, program_name, seconds};
 
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
@@ -176,14 +176,6 @@ impl CertifyArgs {
 
 fn jobs_range() -> clap::builder::RangedI64ValueParser<u16> {
     clap::value_parser!(u16).range(1..=256)
-}
-
-/// How this program was started, for replay commands: through cargo or as an installed binary.
-fn program_name() -> String {
-    match std::env::var_os("CARGO_PKG_NAME") {
-        Some(_) => "cargo run -q -p kana-harness --".to_owned(),
-        None => "kana-harness".to_owned(),
-    }
 }
 
 /// Progress on stderr: a bar on a terminal, one plain line per scenario otherwise.

@@ -2,6 +2,7 @@
 
 mod certify;
 mod docs;
+mod simulate;
 mod target_args;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,24 @@ enum Command {
     /// option); 3 the target could not be reached or answered outside the conformance API.
     Docs(docs::DocsArgs),
 
+    /// Send seeded, realistic workloads to an implementation and to the reference destination at
+    /// once, and shrink any divergence into a scenario.
+    ///
+    /// Each workload mixes people, customers imported from billing, shared emails, features and
+    /// rules created mid-stream, redeliveries, reordered and invalid deliveries (see the Workload
+    /// options). Every answer and the final canonical state are compared with the reference
+    /// engine running in this process. Without `--endpoint`, the target is the reference
+    /// destination on a loopback port. The first divergence is shrunk to a few steps, printed,
+    /// and written to `--out` as a scenario with a pending snapshot, for `certify` and review.
+    ///
+    /// The closing line counts workloads: passed, failed (diverged, or the target could not be
+    /// judged), and skipped after the first failure.
+    ///
+    /// Exit codes: 0 no divergence; 1 the implementation diverged from the reference; 2 an
+    /// option is invalid; 3 the implementation could not be judged (unreachable, too slow, or
+    /// answering outside the conformance API).
+    Simulate(Box<simulate::SimulateArgs>),
+
     /// Print the JSON Schema of scenario files, for editors and validators.
     ///
     /// The repository keeps a copy in `scenarios/scenario.schema.json`; scenario files point
@@ -58,6 +77,7 @@ impl Cli {
         match self.command {
             Command::Certify(args) => args.run(),
             Command::Docs(args) => args.run(),
+            Command::Simulate(args) => args.run(),
             Command::Schema => {
                 let schema = schemars::schema_for!(ScenarioFile);
                 println!("{}", serde_json::to_string_pretty(&schema)?);

@@ -63,3 +63,11 @@ pub fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
         .filter(|duration| !duration.is_zero())
         .with_context(|| format!("`{option}` must be a positive number of seconds, got {value}"))
 }
+
+/// How this program was started, for replay commands: through cargo or as an installed binary.
+pub fn program_name() -> String {
+    match std::env::var_os("CARGO_PKG_NAME") {
+        Some(_) => "cargo run -q -p kana-harness --".to_owned(),
+        None => "kana-harness".to_owned(),
+    }
+}

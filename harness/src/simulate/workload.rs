@@ -98,14 +98,13 @@ pub fn workload(knobs: &Knobs, seed: u64) -> Workload {
     // A stream of its own, so that the workload and the run's generator never share draws.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ stable_hash("kana-harness simulate workload"));
     let people = people(&mut rng, knobs);
-    let mut plan = SetupPlan::new(&mut rng, knobs, &people);
-    let given = plan.given.take().unwrap_or_default();
+    let SetupPlan { given, steps: setup } = SetupPlan::new(&mut rng, knobs, &people);
     let steps = Steps {
         rng,
         knobs: knobs.clone(),
         hot: (people.len() / 10).max(1),
         people,
-        setup: plan.steps.into(),
+        setup: setup.into(),
         due: BinaryHeap::new(),
         out: VecDeque::new(),
         delivered: 0,
@@ -144,6 +143,14 @@ const TIERS: [&str; 3] = ["free", "pro", "team"];
 
 /// How many mid-stream billing imports a workload has at most.
 const IMPORT_BATCHES: usize = 3;
+
+/// An event name's index: half the time one of the four busiest events.
+fn busy_event(rng: &mut ChaCha8Rng) -> usize {
+    match rng.random_bool(0.5) {
+        true => rng.random_range(0..4),
+        false => rng.random_range(0..EVENTS.len()),
+    }
+}
 
 fn feature_name(index: usize) -> String {
     FEATURES.get(index).map_or_else(|| format!("feature-{index}"), |name| (*name).to_owned())
@@ -212,7 +219,7 @@ fn people(rng: &mut ChaCha8Rng, knobs: &Knobs) -> Vec<Person> {
 
 /// The set-up of a workload: what is given, and what is created at which delivery.
 struct SetupPlan {
-    given: Option<Given>,
+    given: Given,
     /// Set-up steps with the number of deliveries that precede each, in that order.
     steps: Vec<(usize, Step)>,
 }
@@ -275,12 +282,13 @@ impl SetupPlan {
         }
 
         steps.sort_by_key(|(at, _)| *at);
-        Self { given: Some(given), steps }
+        Self { given, steps }
     }
 }
 
 fn rule(rng: &mut ChaCha8Rng, feature: String) -> RuleStep {
-    let event = rng.random_bool(0.85).then(|| EVENTS[rng.random_range(0..EVENTS.len())].to_owned());
+    // Rules favour the busiest events, so that some events match two rules.
+    let event = rng.random_bool(0.85).then(|| EVENTS[busy_event(rng)].to_owned());
     let mut properties = BTreeMap::new();
     match rng.random_range(0..10) {
         0..=4 => {
@@ -383,15 +391,17 @@ impl Steps {
         step
     }
 
-    fn person(&mut self) -> usize {
-        match self.rng.random_bool(0.5) {
+    /// Someone to send as: half the time one of the busiest people.
+    fn person(&mut self) -> Person {
+        let index = match self.rng.random_bool(0.5) {
             true => self.rng.random_range(0..self.hot),
             false => self.rng.random_range(0..self.people.len()),
-        }
+        };
+        self.people[index].clone()
     }
 
     fn identify(&mut self) -> Step {
-        let person = self.people[self.person()].clone();
+        let person = self.person();
         let mut traits = Map::new();
         match self.rng.random_range(0..100) {
             0..85 => insert(&mut traits, "email", person.email.clone()),
@@ -406,10 +416,12 @@ impl Steps {
         }
         let imported = person.imported != Imported::No;
         match self.rng.random_range(0..100) {
-            0..50 if imported => insert(&mut traits, "billingUserId", person.placeholder("billing")),
+            0..50 if imported => {
+                insert(&mut traits, "billingUserId", person.placeholder("billing"))
+            }
             0..5 => insert(&mut traits, "billingUserId", person.placeholder("billing")),
             95..97 => {
-                let other = self.people[self.person()].placeholder("billing");
+                let other = self.person().placeholder("billing");
                 insert(&mut traits, "billingUserId", other);
             }
             _ => {}
@@ -424,14 +436,17 @@ impl Steps {
         if self.rng.random_bool(0.03) {
             insert(&mut traits, "billingId", person.placeholder("billing"));
         }
-        let send =
-            Send { user: Some(person.name), traits: Some(Value::Object(traits)), ..Send::default() };
+        let send = Send {
+            user: Some(person.name),
+            traits: Some(Value::Object(traits)),
+            ..Send::default()
+        };
         Step::Identify(send)
     }
 
     fn track(&mut self) -> Step {
-        let user = self.people[self.person()].name.clone();
-        let event = self.rng.random_range(0..EVENTS.len());
+        let user = self.person().name.clone();
+        let event = busy_event(&mut self.rng);
         let mut properties = Map::new();
         if self.rng.random_bool(0.35) {
             let feature = match self.knobs.features > 0 && self.rng.random_bool(0.9) {
@@ -480,15 +495,19 @@ impl Steps {
 
     /// A delivery the destination must refuse, in one of the ways real traffic goes wrong.
     fn bad(&mut self) -> Step {
-        let user = Some(self.people[self.person()].name.clone());
+        let user = Some(self.person().name.clone());
         let event = Some(EVENTS[self.rng.random_range(0..EVENTS.len())].to_owned());
         let track = Send { user: user.clone(), event: event.clone(), ..Send::default() };
-        let with_properties = |properties: Value| Send { properties: Some(properties), ..track.clone() };
-        let pick = |rng: &mut ChaCha8Rng, values: &[Value]| values[rng.random_range(0..values.len())].clone();
+        let with_properties =
+            |properties: Value| Send { properties: Some(properties), ..track.clone() };
+        let pick = |rng: &mut ChaCha8Rng, values: &[Value]| {
+            values[rng.random_range(0..values.len())].clone()
+        };
         match self.rng.random_range(0..13) {
             0 => Step::Track(with_properties(json!({ "delta": 1.5 }))),
             1 => {
-                let delta = pick(&mut self.rng, &[json!("lots"), json!(true), json!([1]), json!("1.5")]);
+                let delta =
+                    pick(&mut self.rng, &[json!("lots"), json!(true), json!([1]), json!("1.5")]);
                 Step::Track(with_properties(json!({ "delta": delta })))
             }
             2 => Step::Track(Send { event: None, ..track }),
@@ -497,7 +516,8 @@ impl Steps {
                 Step::Track(with_properties(json!({ "featureId": feature })))
             }
             4 => {
-                let traits = pick(&mut self.rng, &[json!({ "email": 42 }), json!({ "name": ["a"] })]);
+                let traits =
+                    pick(&mut self.rng, &[json!({ "email": 42 }), json!({ "name": ["a"] })]);
                 Step::Identify(Send { user, traits: Some(traits), ..Send::default() })
             }
             5 => Step::Identify(Send { anonymous: user, ..Send::default() }),
@@ -512,7 +532,8 @@ impl Steps {
             }
             8 => Step::Track(Send { omit: vec!["messageId".to_owned()], ..track }),
             9 => {
-                let auth = [Auth::WrongKey, Auth::Missing, Auth::Malformed][self.rng.random_range(0..3)];
+                let auth =
+                    [Auth::WrongKey, Auth::Missing, Auth::Malformed][self.rng.random_range(0..3)];
                 Step::Track(Send { auth, ..track })
             }
             10 => Step::Track(Send { pad_to: Some(33_000), ..track }),

@@ -1,12 +1,11 @@
-//! Steps into requests, byte for byte as [`crate::run`] builds them, without keeping history.
+//! Steps into requests: placeholders filled, envelopes generated, bodies built.
 //!
-//! A scenario run remembers every generated value (message ids included) so that it can redact
-//! its results into placeholders, and it keeps a record of every step for its snapshot. Neither
-//! is affordable for a million events, and a differential run needs neither: both sides get the
-//! same bytes, so raw answers compare directly. This module therefore repeats the scenario run's
-//! preparation (the same generator calls in the same order, so the same bodies) and keeps only
-//! the people and the deliveries that a later `redeliver` step names. The test
-//! `the_differential_run_delivers_the_same_bytes_as_a_scenario_run` holds the two together.
+//! Scenario runs ([`crate::run`]) and differential runs ([`crate::simulate`]) both prepare steps
+//! here, so the same seed always gives the same bytes. A scenario run also names every message id
+//! it generates (`{msg:3}`) so that its results can be redacted into placeholders; a differential
+//! run of a million events cannot afford that history and does not need it, since both of its
+//! sides get the same bytes, so it prepares steps without labels. Only the people and the
+//! deliveries a later `redeliver` step names are kept either way.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,7 +31,11 @@ impl Request {
     }
 
     /// Sends the request to `target` in `workspace`.
-    pub fn send(&self, target: &dyn Target, workspace: &TargetWorkspace) -> Result<Reply, TargetError> {
+    pub fn send(
+        &self,
+        target: &dyn Target,
+        workspace: &TargetWorkspace,
+    ) -> Result<Reply, TargetError> {
         match self {
             Self::Deliver(delivery) => target.deliver(workspace, delivery),
             Self::Feature(id) => target.create_feature(workspace, id),
@@ -70,12 +73,18 @@ impl Preparer {
 
     /// The request of one step other than a `shuffled` group.
     pub fn step(&mut self, step: &Step) -> Result<Request, String> {
+        self.step_labelled(step, None)
+    }
+
+    /// Like [`Self::step`]; with a label, the message id generated for the step is remembered
+    /// as `{msg:LABEL}` (or `{msg:NAME}` for a named step) for redaction.
+    pub fn step_labelled(&mut self, step: &Step, label: Option<&str>) -> Result<Request, String> {
         match step {
-            Step::Identify(send) => self.message("identify", send),
-            Step::Track(send) => self.message("track", send),
+            Step::Identify(send) => self.message("identify", send, label),
+            Step::Track(send) => self.message("track", send, label),
             Step::Message(send) => {
                 let kind = send.kind.clone().unwrap_or_default();
-                self.message(&kind, send)
+                self.message(&kind, send, label)
             }
             Step::Raw(raw) => self.raw(raw),
             Step::CreateFeature(feature) => Ok(Request::Feature(self.generator.fill(&feature.id)?)),
@@ -96,10 +105,19 @@ impl Preparer {
         self.generator.shuffle(order);
     }
 
-    fn message(&mut self, kind: &str, send: &Send) -> Result<Request, String> {
+    /// The generator behind the requests, for remembering and redacting values.
+    pub fn generator(&mut self) -> &mut Generator {
+        &mut self.generator
+    }
+
+    fn message(&mut self, kind: &str, send: &Send, label: Option<&str>) -> Result<Request, String> {
         let user = send.user.as_deref().map(|name| self.generator.person(name));
         let anonymous = send.anonymous.as_deref().map(|name| self.generator.person(name));
         let mut body = self.generator.envelope(kind, user.as_ref(), anonymous.as_ref());
+        if let Some(label) = send.name.as_deref().or(label) {
+            let message_id = body["messageId"].as_str().unwrap_or_default().to_owned();
+            self.generator.remember(&message_id, format!("{{msg:{label}}}"));
+        }
         if let Some(traits) = &send.traits {
             body.insert("traits".into(), self.generator.fill_value(traits)?);
         }
