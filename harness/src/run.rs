@@ -112,6 +112,7 @@ fn run_in(
     seed: u64,
     workspace: TargetWorkspace,
 ) -> Result<Transcript, RunError> {
+    let _span = tracing::info_span!("scenario", name = %scenario.name, seed).entered();
     let mut runner =
         Runner { target, workspace, preparer: Preparer::new(seed), records: Vec::new() };
     // Identifiers and secrets the target hands out never reach a snapshot or a report, even if
@@ -200,8 +201,10 @@ impl Runner<'_> {
         summary: String,
         expected: Option<u16>,
     ) -> Result<(), RunError> {
+        let _span = tracing::debug_span!("step", %label).entered();
         let reply = request.send(self.target, &self.workspace)?;
         let reply = self.redact_reply(reply);
+        tracing::debug!(status = reply.status, refusal = ?reply.message, "answered");
         self.records.push(StepRecord { label, summary, reply, expected });
         Ok(())
     }

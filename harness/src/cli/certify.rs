@@ -17,7 +17,7 @@ use kana_harness::families;
 use kana_harness::scenario::Scenario;
 use kana_harness::snapshot::{DiffLine, classify};
 use kana_harness::target::{Http, Target};
-use kana_reference::service::ServiceConfig;
+use kana_reference::engine::Faults;
 
 use super::default_dir;
 use super::target_args::{TargetArgs, program_name, seconds};
@@ -55,11 +55,6 @@ pub struct CertifyArgs {
     /// Run every scenario with this seed instead of the one derived from its name.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-
-    /// How often a request is retried after a connection error, a timeout, 429, or a 5xx other
-    /// than 501 (the destination's final answer to an unsupported message type).
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    retries: u32,
 
     /// Seconds the whole run may take; scenarios not started by then are skipped.
     #[arg(long, value_name = "SECONDS", default_value_t = 900.0)]
@@ -132,17 +127,8 @@ impl CertifyArgs {
         timeout: Duration,
         deadline: Instant,
     ) -> anyhow::Result<(Box<dyn Target>, String, String)> {
-        let mut config = match self.target.endpoint_config()? {
-            Some(config) => config,
-            None => {
-                let token = format!("local-{:016x}", rand::random::<u64>());
-                let service =
-                    ServiceConfig { admin_token: Some(token), ..ServiceConfig::default() };
-                Http::local_reference(service).context("cannot start the reference destination")?
-            }
-        };
+        let mut config = self.target.http_config(Faults::default())?;
         config.timeout = timeout;
-        config.retries = self.retries;
         config.deadline = Some(deadline);
         let described = match &self.target.endpoint {
             Some(endpoint) => endpoint.clone(),

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,7 +18,6 @@ use kana_harness::simulate::{self, Finding, Knobs, Observer, Settings, Size, Wor
 use kana_harness::snapshot::{DiffLine, classify};
 use kana_harness::target::{Http, InProcess, Target};
 use kana_reference::engine::Faults;
-use kana_reference::service::ServiceConfig;
 
 use super::target_args::{TargetArgs, program_name};
 
@@ -38,10 +37,6 @@ pub struct SimulateArgs {
     /// `latest-rule-wins`.
     #[arg(long, value_name = "FAULT", conflicts_with = "endpoint", value_parser = fault_name)]
     fault: Option<String>,
-
-    /// How often a request is retried after a connection error, a timeout, 429 or 5xx.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    retries: u32,
 
     /// The seed of the first workload [default: a random one, always printed].
     #[arg(long, value_name = "N", help_heading = "Workload")]
@@ -177,20 +172,7 @@ impl SimulateArgs {
             let described = format!("a second reference engine in this process{fault}");
             return Ok((Box::new(InProcess::with_faults(self.faults())), described));
         }
-        let mut config = match self.target.endpoint_config()? {
-            Some(config) => config,
-            None => {
-                let token = format!("local-{:016x}", rand::random::<u64>());
-                let service = ServiceConfig {
-                    admin_token: Some(token),
-                    faults: self.faults(),
-                    ..ServiceConfig::default()
-                };
-                Http::local_reference(service).context("cannot start the reference destination")?
-            }
-        };
-        config.timeout = self.target.timeout()?;
-        config.retries = self.retries;
+        let config = self.target.http_config(self.faults())?;
         let described = match &self.target.endpoint {
             Some(endpoint) => endpoint.clone(),
             None => format!("the reference destination at {}{fault}", config.ingest_url),

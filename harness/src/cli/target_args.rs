@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use kana_harness::target::HttpConfig;
+use kana_harness::target::{Http, HttpConfig};
+use kana_reference::engine::Faults;
+use kana_reference::service::ServiceConfig;
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -24,6 +26,11 @@ pub struct TargetArgs {
     /// Seconds one HTTP request may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub timeout: f64,
+
+    /// How often a request is retried after a connection error, a timeout, 429, or a 5xx other
+    /// than 501 (the destination's final answer to an unsupported message type).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
 }
 
 impl TargetArgs {
@@ -36,8 +43,30 @@ impl TargetArgs {
             bail!("`--admin-token` (or `KANA_ADMIN_TOKEN`) is required with `--endpoint`");
         };
         let mut config = HttpConfig::new(endpoint.clone(), conformance.clone(), token);
-        config.timeout = self.timeout()?;
+        self.configure(&mut config)?;
         Ok(Some(config))
+    }
+
+    /// The configuration for `--endpoint`, or else for the reference destination started on a
+    /// loopback port (with deliberate `faults`, for demonstrations), with a fresh admin token.
+    pub fn http_config(&self, faults: Faults) -> anyhow::Result<HttpConfig> {
+        if let Some(config) = self.endpoint_config()? {
+            return Ok(config);
+        }
+        let token = format!("local-{:016x}", rand::random::<u64>());
+        let service =
+            ServiceConfig { admin_token: Some(token), faults, ..ServiceConfig::default() };
+        let mut config =
+            Http::local_reference(service).context("cannot start the reference destination")?;
+        self.configure(&mut config)?;
+        Ok(config)
+    }
+
+    /// Applies the transport options.
+    fn configure(&self, config: &mut HttpConfig) -> anyhow::Result<()> {
+        config.timeout = self.timeout()?;
+        config.retries = self.retries;
+        Ok(())
     }
 
     pub fn timeout(&self) -> anyhow::Result<Duration> {

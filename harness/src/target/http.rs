@@ -147,11 +147,13 @@ impl Http {
             };
             let wait = retry_after.unwrap_or(backoff);
             self.check_deadline(url, wait)?;
-            notes.note(format!(
+            let note = format!(
                 "retry {attempt} of {} {url}: {problem}; waited {} ms",
                 self.config.retries,
                 wait.as_millis()
-            ));
+            );
+            tracing::warn!("{note}");
+            notes.note(note);
             std::thread::sleep(wait);
             attempt += 1;
         }
