@@ -8,8 +8,9 @@
 //! divergence it shrinks the workload to a few steps that still diverge and writes them as a
 //! scenario with a pending snapshot, which `certify` then fails on the same target.
 //!
-//! One module per phase: [`workload`] generates, [`differential`] runs and compares, [`shrink`]
-//! minimises and [`write`] makes the scenario; `prepare` builds requests as a scenario run would.
+//! One module per phase: [`workload`](mod@workload) generates, [`differential`] runs and
+//! compares, [`shrink`] minimises and [`write`](mod@write) makes the scenario. Requests are built
+//! by the same preparer that scenario runs use, so one seed gives the same bytes either way.
 
 pub mod differential;
 pub mod shrink;
