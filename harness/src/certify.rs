@@ -153,6 +153,16 @@ pub struct Silent;
 
 impl Progress for Silent {}
 
+/// Names used by more than one scenario: each name has one snapshot, so a run refuses them.
+pub fn duplicate_names(scenarios: &[Scenario]) -> Vec<String> {
+    let mut names: Vec<&str> = scenarios.iter().map(|scenario| scenario.name.as_str()).collect();
+    names.sort_unstable();
+    let mut repeated: Vec<String> =
+        names.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0].to_owned()).collect();
+    repeated.dedup();
+    repeated
+}
+
 /// Checks that every selected scenario has a readable snapshot before anything runs, so a run
 /// never half-finishes on a missing file.
 pub fn check_snapshots(scenarios: &[Scenario], dir: &Path) -> Result<(), Vec<String>> {
@@ -177,13 +187,13 @@ pub fn certify(
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.clamp(1, scenarios.len().max(1)) {
             scope.spawn(|| {
-                while let Some(scenario) = scenarios.get(next.fetch_add(1, Ordering::SeqCst)) {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(scenario) = scenarios.get(index) else { break };
                     progress.started(scenario);
                     let report = certify_one(target, scenario, options);
                     progress.finished(&report);
-                    let index = scenarios.iter().position(|s| s.name == scenario.name);
-                    reports.lock().expect("reports lock poisoned")[index.unwrap_or(0)] =
-                        Some(report);
+                    reports.lock().expect("reports lock poisoned")[index] = Some(report);
                 }
             });
         }

@@ -383,3 +383,11 @@ fn certifying_the_embedded_reference_passes_and_ends_with_the_tally() {
     let last = stdout.lines().last().unwrap();
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
 }
+
+#[test]
+fn scenarios_sharing_a_name_are_reported_because_a_name_has_one_snapshot() {
+    let mut all = only(&["delta-defaults-to-one", "track-feature-id-maps-directly"]);
+    all.push(all[0].clone());
+
+    assert_eq!(certify::duplicate_names(&all), vec!["delta-defaults-to-one".to_owned()]);
+}

@@ -13,7 +13,8 @@ use tracing_subscriber::EnvFilter;
 /// It accepts Segment's Identify and Track messages on `POST /segment/events` and, in test mode,
 /// exposes the conformance API under `/conformance` so that the harness (or a person with curl)
 /// can create workspaces, set up features, rules and billing customers, and read the canonical
-/// state back. All state lives in memory and is gone when the process stops.
+/// state back. All state lives in memory and is gone when the process stops. Logs go to stderr;
+/// `KANA_LOG` sets their filter (`info` by default, `debug` for every request's outcome).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Cli {

@@ -82,6 +82,13 @@ impl CertifyArgs {
             scenarios.extend(families::all());
             scenarios.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        let repeated = certify::duplicate_names(&scenarios);
+        if !repeated.is_empty() {
+            bail!(
+                "several scenarios are named {}: each name has one snapshot",
+                repeated.join(", ")
+            );
+        }
         let scenarios = selection.apply(scenarios);
         if scenarios.is_empty() {
             bail!("no scenario in {} matches the selection", scenarios_dir.display());
