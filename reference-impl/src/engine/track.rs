@@ -81,12 +81,10 @@ impl Tracks {
         self.mapped
     }
 
-    /// The unmapped events, in arrival order.
+    /// The unmapped events, in no particular order: the canonical state sorts them.
     pub fn unmapped(&self) -> impl Iterator<Item = &StoredTrack> {
         let waiting = self.waiting_for_rule.values().chain(self.waiting_for_feature.values());
-        let mut slots: Vec<usize> = waiting.flatten().copied().collect();
-        slots.sort_unstable();
-        slots.into_iter().map(|slot| &self.events[slot])
+        waiting.flatten().map(|&slot| &self.events[slot])
     }
 
     pub fn record(&mut self, track: Track) -> TrackOutcome {
